@@ -1,0 +1,1 @@
+// MetaLearning module.

@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// The one command-line tool. Each job is a subcommand in its own file (`<Job>Command.swift`).
+@main
+struct Paml: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "paml",
+        abstract: "Persona-agnostic meta-learned dialogue (PAML) and a meta-learned conversational recommender.",
+        discussion: """
+        Data is read from --data, or the PAML_DATA environment variable, or ../shared/corpora.
+        Trained models ship in Checkpoints/; results and how to rerun them are in Evaluation/.
+        """,
+        subcommands: [DataCommand.self]
+    )
+}
