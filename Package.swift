@@ -39,7 +39,7 @@ let package = Package(
         .executableTarget(
             name: "paml",
             dependencies: [
-                "Tensor", "Autograd", "NN", "Text", "Dialogue", "Evaluators", "Recommender", "MetaLearning",
+                "CBLAS", "Tensor", "Autograd", "NN", "Text", "Dialogue", "Evaluators", "Recommender", "MetaLearning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: releaseSettings
