@@ -1,0 +1,162 @@
+import Autograd
+import NN
+import Tensor
+import Text
+
+// The dialogue model: a Transformer encoder over the dialogue history (optionally with the persona
+// sentences in front of it) and a Transformer decoder for the response (PAML, Madotto et al. 2019, sec. 3;
+// the architecture of Vaswani et al. 2017 with pre-norm blocks as in the PAML release).
+//
+//   source ids [B, S] -> embedding [B, S, E] -> encoder (E -> C projection, positions, N layers) -> memory [B, S, C]
+//   target ids [B, T] -> embedding [B, T, E] -> decoder (causal self-attn, cross-attn over memory) -> h [B, T, C]
+//   h -> outputProjection (C -> E) -> tied embedding E^T -> logits [B, T, V]
+//
+// The embedding table is shared by the encoder input, the decoder input and the output layer (PAML's
+// weight sharing); it starts from GloVe vectors (E = 50 here, 6B 50d) and is projected to the model width.
+
+/// Sizes of the dialogue model; saved in every checkpoint.
+public struct Seq2SeqConfig: Codable, Equatable, Sendable {
+    public var vocabularySize: Int
+    /// Width E of the (GloVe) word embeddings.
+    public var embeddingWidth: Int
+    /// Encoder and decoder stacks (same sizes for both, as in PAML).
+    public var transformer: TransformerConfig
+    /// Label smoothing of the training loss (Szegedy et al. 2016); evaluation NLL never smooths.
+    public var labelSmoothing: Float
+
+    public init(vocabularySize: Int, embeddingWidth: Int = 50,
+                transformer: TransformerConfig = TransformerConfig(), labelSmoothing: Float = 0.1) {
+        self.vocabularySize = vocabularySize
+        self.embeddingWidth = embeddingWidth
+        self.transformer = transformer
+        self.labelSmoothing = labelSmoothing
+    }
+}
+
+/// A batch of (source, response) pairs as padded id matrices.
+///
+/// Sources are right-padded with PAD; `targetInput` is SOS + response, `targetOutput` is response + EOS
+/// (both right-padded), so position t of the decoder predicts `targetOutput[t]`.
+public struct Seq2SeqBatch: Sendable {
+    public let batchSize: Int
+    public let sourceLength: Int
+    public let targetLength: Int
+    /// [B * S] row-major.
+    public let sourceIDs: [Int]
+    /// [B * S], true where the source is padding.
+    public let sourcePadding: [Bool]
+    /// [B * T] row-major.
+    public let targetInput: [Int]
+    public let targetOutput: [Int]
+
+    /// Pads `sources` and `responses` (token ids without SOS/EOS) into one batch.
+    public init(sources: [[Int]], responses: [[Int]]) {
+        precondition(sources.count == responses.count && !sources.isEmpty,
+                     "batch of \(sources.count) sources and \(responses.count) responses")
+        batchSize = sources.count
+        sourceLength = max(1, sources.map(\.count).max()!)
+        targetLength = responses.map(\.count).max()! + 1
+        var sourceIDs = [Int](repeating: Vocabulary.padID, count: batchSize * sourceLength)
+        var padding = [Bool](repeating: true, count: batchSize * sourceLength)
+        var input = [Int](repeating: Vocabulary.padID, count: batchSize * targetLength)
+        var output = input
+        for b in 0..<batchSize {
+            for (t, id) in sources[b].enumerated() {
+                sourceIDs[b * sourceLength + t] = id
+                padding[b * sourceLength + t] = false
+            }
+            let full = [Vocabulary.sosID] + responses[b] + [Vocabulary.eosID]
+            for t in 0..<(full.count - 1) {
+                input[b * targetLength + t] = full[t]
+                output[b * targetLength + t] = full[t + 1]
+            }
+        }
+        if sources.contains(where: \.isEmpty) {
+            // An empty history still needs one key to attend to: a PAD that is not masked.
+            for b in 0..<batchSize where sources[b].isEmpty { padding[b * sourceLength] = false }
+        }
+        self.sourceIDs = sourceIDs
+        self.sourcePadding = padding
+        self.targetInput = input
+        self.targetOutput = output
+    }
+
+    /// Number of target tokens scored (responses + EOS, no padding).
+    public var targetTokenCount: Int { targetOutput.filter { $0 != Vocabulary.padID }.count }
+}
+
+/// The seq2seq Transformer. A value type holding only its configuration; weights live in `Parameters`
+/// so MAML can run the same model on adapted copies.
+public struct Seq2Seq: Sendable {
+    public let config: Seq2SeqConfig
+
+    public init(config: Seq2SeqConfig) { self.config = config }
+
+    public var embedding: Embedding {
+        Embedding(name: "embedding", vocabularySize: config.vocabularySize, width: config.embeddingWidth,
+                  paddingIndex: Vocabulary.padID)
+    }
+    public var encoder: TransformerEncoder {
+        TransformerEncoder(name: "encoder", config: config.transformer, inputWidth: config.embeddingWidth)
+    }
+    public var decoder: TransformerDecoder {
+        TransformerDecoder(name: "decoder", config: config.transformer, inputWidth: config.embeddingWidth)
+    }
+    /// Maps the decoder state back to the embedding width for the tied output layer.
+    public var outputProjection: Linear {
+        Linear(name: "outputProjection", inputSize: config.transformer.width, outputSize: config.embeddingWidth,
+               hasBias: false)
+    }
+
+    /// Fresh weights; `pretrained` [V, E] (e.g. GloVe rows for the vocabulary) replaces the random table.
+    public func initialParameters(seed: UInt64, pretrained: Tensor? = nil) -> Parameters {
+        var rng = SeededGenerator(seed: seed)
+        var parameters = Parameters()
+        if let pretrained {
+            embedding.initialize(into: &parameters, from: pretrained)
+        } else {
+            embedding.initialize(into: &parameters, using: &rng)
+        }
+        encoder.initialize(into: &parameters, using: &rng)
+        decoder.initialize(into: &parameters, using: &rng)
+        outputProjection.initialize(into: &parameters, using: &rng)
+        return parameters
+    }
+
+    /// Encoder memory for a batch: -> [B, S, C].
+    public func encode(_ g: Graph, _ batch: Seq2SeqBatch) -> Var {
+        let source = embedding(g, batch.sourceIDs, shape: [batch.batchSize, batch.sourceLength])  // [B, S, E]
+        return encoder(g, source, padding: batch.sourcePadding)                                    // [B, S, C]
+    }
+
+    /// The one decoder forward, used by training (all positions, no cache) and generation (new
+    /// positions with a cache). ids [B * T] -> logits [B, T, V].
+    public func logits(_ g: Graph, targetIDs: [Int], batchSize: Int, memory: Var, sourcePadding: [Bool],
+                       cache: inout KeyValueCache?) -> Var {
+        let time = targetIDs.count / batchSize
+        let input = embedding(g, targetIDs, shape: [batchSize, time])                              // [B, T, E]
+        let h = decoder(g, input, memory: memory, sourcePadding: sourcePadding, cache: &cache)     // [B, T, C]
+        return embedding.logits(g, outputProjection(g, h))                                         // [B, T, V]
+    }
+
+    /// Training loss: label-smoothed cross-entropy per target token (PAD ignored), averaged.
+    public func loss(_ g: Graph, _ batch: Seq2SeqBatch, labelSmoothing: Float? = nil) -> Var {
+        let memory = encode(g, batch)
+        var none: KeyValueCache? = nil
+        let scores = logits(g, targetIDs: batch.targetInput, batchSize: batch.batchSize, memory: memory,
+                            sourcePadding: batch.sourcePadding, cache: &none)                     // [B, T, V]
+        return crossEntropy(logits: scores.reshaped([-1, config.vocabularySize]), targets: batch.targetOutput,
+                            ignoreIndex: Vocabulary.padID, labelSmoothing: labelSmoothing ?? config.labelSmoothing)
+    }
+
+    /// Summed negative log-likelihood (no smoothing) and the number of target tokens, for perplexity.
+    public func negativeLogLikelihood(parameters: Parameters, batch: Seq2SeqBatch) -> (total: Double, count: Int) {
+        let g = Graph(parameters: parameters, trainable: false)
+        let memory = encode(g, batch)
+        var none: KeyValueCache? = nil
+        let scores = logits(g, targetIDs: batch.targetInput, batchSize: batch.batchSize, memory: memory,
+                            sourcePadding: batch.sourcePadding, cache: &none)
+        return Autograd.negativeLogLikelihood(logits: scores.value.reshaped([-1, config.vocabularySize]),
+                                              targets: batch.targetOutput, ignoreIndex: Vocabulary.padID)
+    }
+}

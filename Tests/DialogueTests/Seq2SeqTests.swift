@@ -1,0 +1,108 @@
+import XCTest
+import Autograd
+import Dialogue
+import NN
+import Tensor
+import Text
+import TestSupport
+
+final class Seq2SeqTests: XCTestCase {
+    /// A tiny model: V = 12 (4 specials + 8 words), E = 6 projected to C = 8, 2 layers.
+    let model = Seq2Seq(config: Seq2SeqConfig(
+        vocabularySize: 12, embeddingWidth: 6,
+        transformer: TransformerConfig(layers: 2, width: 8, heads: 2, keyDepth: 8, valueDepth: 8, filterSize: 16),
+        labelSmoothing: 0.1))
+
+    func testBatchShiftsTargetsAndPads() {
+        let batch = Seq2SeqBatch(sources: [[4, 5, 6], [7]], responses: [[8, 9], [10]])
+        XCTAssertEqual(batch.sourceLength, 3)
+        XCTAssertEqual(batch.targetLength, 3)
+        XCTAssertEqual(batch.sourceIDs, [4, 5, 6, 7, 1, 1])
+        XCTAssertEqual(batch.sourcePadding, [false, false, false, false, true, true])
+        XCTAssertEqual(batch.targetInput, [3, 8, 9, 3, 10, 1])
+        XCTAssertEqual(batch.targetOutput, [8, 9, 2, 10, 2, 1])
+        XCTAssertEqual(batch.targetTokenCount, 5)
+    }
+
+    /// The whole model (tied embedding, input projections, both stacks, output projection, smoothed
+    /// loss) against central differences. Float32 with step 1e-2: see `checkGradients` for the tolerance.
+    func testWholeModelGradientCheck() {
+        let parameters = model.initialParameters(seed: 3)
+        let batch = Seq2SeqBatch(sources: [[4, 5, 6, 7], [8, 9]], responses: [[10, 11, 4], [5]])
+        let result = checkGradients(parameters: parameters, perTensor: 3) { g in model.loss(g, batch) }
+        XCTAssertLessThan(result.worstRelativeError, 1e-2, result.description)
+        XCTAssertGreaterThan(result.checkedElements, parameters.count * 2)
+    }
+
+    /// Perplexity's NLL equals the unsmoothed training loss times the token count.
+    func testNegativeLogLikelihoodMatchesUnsmoothedLoss() {
+        let parameters = model.initialParameters(seed: 4)
+        let batch = Seq2SeqBatch(sources: [[4, 5, 6, 7], [8, 9]], responses: [[10, 11, 4], [5]])
+        let (total, count) = model.negativeLogLikelihood(parameters: parameters, batch: batch)
+        let g = Graph(parameters: parameters, trainable: false)
+        let mean = model.loss(g, batch, labelSmoothing: 0).value.scalar
+        XCTAssertEqual(count, 6)
+        assertClose(Float(total / Double(count)), mean, relative: 1e-5)
+    }
+
+    /// Trains on a copy task until it is learnt; then greedy and beam search must reproduce the source,
+    /// and beam search with size 1 must equal greedy decoding.
+    func testLearnsToCopyAndDecodersAgree() {
+        var parameters = model.initialParameters(seed: 5)
+        var rng = SeededGenerator(seed: 6)
+        var optimizer = Adam(learningRate: 0.01)
+        let examples: [[Int]] = (0..<16).map { _ in (0..<4).map { _ in 4 + Int(rng.next() % 8) } }
+        var lastLoss: Float = .infinity
+        for _ in 0..<300 {
+            let batch = Seq2SeqBatch(sources: examples, responses: examples)
+            let (loss, gradients) = valueAndGradient(at: parameters) { g in model.loss(g, batch, labelSmoothing: 0) }
+            optimizer.update(&parameters, gradients: gradients)
+            lastLoss = loss
+        }
+        XCTAssertLessThan(lastLoss, 0.05, "copy task not learnt")
+        let options = DecodingOptions(maxLength: 8, minLength: 0)
+        for source in examples.prefix(4) {
+            let greedy = model.generate(parameters: parameters, source: source, strategy: .greedy, options: options)[0]
+            let beamOne = model.generate(parameters: parameters, source: source, strategy: .beam(size: 1), options: options)[0]
+            let beamFive = model.generate(parameters: parameters, source: source, strategy: .beam(size: 5), options: options)
+            XCTAssertEqual(greedy.tokens, source)
+            XCTAssertEqual(beamOne.tokens, greedy.tokens)
+            assertClose(beamOne.logProbability, greedy.logProbability, absolute: 1e-4)
+            XCTAssertEqual(beamFive[0].tokens, source)
+            XCTAssertEqual(beamFive.count, 5)
+            XCTAssertTrue(zip(beamFive, beamFive.dropFirst()).allSatisfy { $0.score >= $1.score })
+        }
+    }
+
+    /// Incremental decoding (one token at a time through the KV cache) scores a response exactly as
+    /// the teacher-forced forward does.
+    func testCachedDecodingMatchesTeacherForcing() {
+        let parameters = model.initialParameters(seed: 7)
+        let source = [4, 5, 6]
+        let response = [7, 8, 9, 10]
+        let batch = Seq2SeqBatch(sources: [source], responses: [response])
+        let full = Graph(parameters: parameters, trainable: false)
+        var none: KeyValueCache? = nil
+        let teacher = model.logits(full, targetIDs: batch.targetInput, batchSize: 1, memory: model.encode(full, batch),
+                                   sourcePadding: batch.sourcePadding, cache: &none).value   // [1, T, V]
+        let g = Graph(parameters: parameters, trainable: false)
+        let memory = model.encode(g, batch)
+        var cache: KeyValueCache? = KeyValueCache(layers: 2)
+        for (t, token) in batch.targetInput.enumerated() {
+            let step = model.logits(g, targetIDs: [token], batchSize: 1, memory: memory,
+                                    sourcePadding: batch.sourcePadding, cache: &cache).value  // [1, 1, V]
+            let expected = Tensor(shape: [12], scalars: Array(teacher.scalars[(t * 12)..<((t + 1) * 12)]))
+            assertClose(step.reshaped([12]), expected, absolute: 1e-4, "position \(t)")
+        }
+    }
+
+    func testTopKSamplingIsSeededAndRespectsMinimumLength() {
+        let parameters = model.initialParameters(seed: 8)
+        let options = DecodingOptions(maxLength: 10, minLength: 6, seed: 9)
+        let a = model.generate(parameters: parameters, source: [4, 5], strategy: .topK(k: 3, temperature: 1), options: options)
+        let b = model.generate(parameters: parameters, source: [4, 5], strategy: .topK(k: 3, temperature: 1), options: options)
+        XCTAssertEqual(a, b)
+        XCTAssertGreaterThanOrEqual(a[0].tokens.count, 6)
+        XCTAssertFalse(a[0].tokens.contains { $0 < 4 && $0 != Vocabulary.unkID }, "structural token generated")
+    }
+}
