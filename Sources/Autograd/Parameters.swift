@@ -6,7 +6,7 @@ import Tensor
 ///
 /// Names are dotted paths (`encoder.layers.0.attention.query.weight`) and are the tensor names in
 /// checkpoints.
-public struct Parameters: Sequence, Equatable {
+public struct Parameters: Sequence, Equatable, Sendable {
     public private(set) var names: [String] = []
     private var tensors: [String: Tensor] = [:]
 
