@@ -82,38 +82,41 @@ public enum SafeTensors {
         }
         let headerBytes = data.subdata(in: (data.startIndex + 8)..<(data.startIndex + 8 + Int(headerSize)))
         guard headerBytes.first == UInt8(ascii: "{") else { throw corrupt("the header does not start with '{'") }
-        let object: Any
+        let header: [String: HeaderValue]
         do {
-            object = try JSONSerialization.jsonObject(with: headerBytes)
+            header = try JSONDecoder().decode([String: HeaderValue].self, from: headerBytes)
         } catch {
-            throw corrupt("the header is not valid JSON (\(error.localizedDescription))")
+            throw corrupt("the header is not a JSON object of tensors (\(error))")
         }
-        guard let header = object as? [String: Any] else { throw corrupt("the header is not a JSON object") }
 
         var metadata: [String: String] = [:]
         var entries: [Entry] = []
         for (name, value) in header {
-            if name == "__metadata__" {
-                guard let pairs = value as? [String: Any] else { throw corrupt("__metadata__ is not an object") }
-                for (key, item) in pairs {
-                    guard let string = item as? String else { throw corrupt("__metadata__['\(key)'] is not a string") }
-                    metadata[key] = string
-                }
+            let fields: TensorHeader
+            switch (name, value) {
+            case ("__metadata__", .metadata(let pairs)):
+                metadata = pairs
                 continue
+            case ("__metadata__", _):
+                throw corrupt("__metadata__ is not an object of strings")
+            case (_, .tensor(let header)):
+                fields = header
+            case (_, .metadata):
+                throw corrupt("tensor '\(name)' has no dtype, shape and data_offsets")
+            case (_, .invalid(let reason)):
+                throw corrupt("tensor '\(name)': \(reason)")
             }
-            guard let fields = value as? [String: Any] else { throw corrupt("tensor '\(name)' is not an object") }
-            guard let dtypeName = fields["dtype"] as? String else { throw corrupt("tensor '\(name)' has no dtype") }
-            guard let dtype = DType(rawValue: dtypeName), accepting.contains(dtype) else {
+            guard let dtype = DType(rawValue: fields.dtype), accepting.contains(dtype) else {
                 throw CheckpointError.unsupportedDType(
-                    file: file, tensor: name, dtype: dtypeName,
+                    file: file, tensor: name, dtype: fields.dtype,
                     supported: DType.allCases.filter(accepting.contains).map(\.rawValue))
             }
-            guard let shape = integers(fields["shape"]), shape.allSatisfy({ $0 >= 0 }) else {
-                throw corrupt("tensor '\(name)' has no valid shape (a list of non-negative integers)")
+            let (shape, offsets, dtypeName) = (fields.shape, fields.data_offsets, fields.dtype)
+            guard shape.allSatisfy({ $0 >= 0 }) else {
+                throw corrupt("tensor '\(name)' has a negative dimension in shape \(shape)")
             }
-            guard let offsets = integers(fields["data_offsets"]), offsets.count == 2,
-                  offsets[0] >= 0, offsets[0] <= offsets[1] else {
-                throw corrupt("tensor '\(name)' has no valid data_offsets [begin, end]")
+            guard offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1] else {
+                throw corrupt("tensor '\(name)' has data_offsets \(offsets), not [begin, end] with 0 <= begin <= end")
             }
             let (count, countOverflow) = shape.reduce((1, false)) { acc, d in
                 let (p, o) = acc.0.multipliedReportingOverflow(by: d)
@@ -168,16 +171,42 @@ public enum SafeTensors {
         return (parameters, metadata)
     }
 
-    /// An array of JSON integers, or nil.
-    private static func integers(_ value: Any?) -> [Int]? {
-        guard let array = value as? [Any] else { return nil }
-        var out: [Int] = []
-        for item in array {
-            guard let number = item as? NSNumber, !(item is Bool),
-                  let int = Int(exactly: number.doubleValue) else { return nil }
-            out.append(int)
+    /// One tensor's header entry.
+    struct TensorHeader: Decodable {
+        var dtype: String
+        var shape: [Int]
+        var data_offsets: [Int]
+    }
+
+    /// A header value: a tensor entry, the string map of `__metadata__`, or neither (with the reason).
+    enum HeaderValue: Decodable {
+        case tensor(TensorHeader)
+        case metadata([String: String])
+        case invalid(String)
+
+        init(from decoder: Decoder) throws {
+            if let pairs = try? [String: String](from: decoder) {
+                self = .metadata(pairs)
+                return
+            }
+            do {
+                self = .tensor(try TensorHeader(from: decoder))
+            } catch let DecodingError.keyNotFound(key, _) {
+                self = .invalid("no \(key.stringValue)")
+            } catch let DecodingError.typeMismatch(type, context) {
+                self = .invalid("\(Self.path(context)) is not \(type) (dtype is a string, shape and data_offsets lists of integers)")
+            } catch let DecodingError.dataCorrupted(context) {
+                self = .invalid("\(Self.path(context)): \(context.debugDescription) (expected integers)")
+            } catch {
+                self = .invalid("\(error)")
+            }
         }
-        return out
+
+        /// `.shape[0]`-style location inside a tensor entry.
+        private static func path(_ context: DecodingError.Context) -> String {
+            let path = context.codingPath.dropFirst().map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            return path.isEmpty ? "the entry" : path
+        }
     }
 
     /// Little-endian elements of `dtype` to Float.
