@@ -189,7 +189,9 @@ public struct Checkpoint {
         guard let configObject = manifest["config"] else {
             throw CheckpointError.badConfig(file: manifestURL, reason: "no \"config\"")
         }
-        let metadata = manifest["metadata"] as? [String: String] ?? [:]
+        guard let metadata = (manifest["metadata"] ?? [String: String]()) as? [String: String] else {
+            throw CheckpointError.badConfig(file: manifestURL, reason: "\"metadata\" must be an object of strings")
+        }
         func fileURL(_ key: String) throws -> URL? {
             guard let value = manifest[key] else { return nil }
             guard let name = value as? String, !name.isEmpty, !name.contains("/"), !name.hasPrefix(".") else {
