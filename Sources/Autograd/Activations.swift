@@ -16,14 +16,12 @@ public func relu(_ x: Var) -> Var {
 /// gelu(x) = x Φ(x) = 0.5 x (1 + erf(x / √2)); d/dx = Φ(x) + x φ(x), φ(x) = exp(-x²/2) / √(2π).
 public func gelu(_ x: Var) -> Var {
     let input = x.value
-    let out = input.map { v in Float(0.5 * Double(v) * (1 + erf(Double(v) / 2.0.squareRoot()))) }
-    return x.tape.record(out, inputs: [x]) { g, sink in
-        sink.add(0, Tensor.zipMap(g, input) { gi, xi in
-            let v = Double(xi)
-            let cdf = 0.5 * (1 + erf(v / 2.0.squareRoot()))
-            let pdf = exp(-0.5 * v * v) / (2 * Double.pi).squareRoot()
-            return gi * Float(cdf + v * pdf)
-        })
+    let cdf = input.map { 0.5 * (1 + erf($0 * Float(0.5).squareRoot())) }   // Φ(x)
+    return x.tape.record(input * cdf, inputs: [x]) { g, sink in
+        let pdfScale = 1 / (2 * Float.pi).squareRoot()
+        var grad = Tensor.zipMap(input, cdf) { xi, phi in phi + xi * pdfScale * exp(-0.5 * xi * xi) }
+        grad = grad * g
+        sink.add(0, grad)
     }
 }
 

@@ -42,7 +42,7 @@ final class LossTests: XCTestCase {
         var rng = SeededGenerator(seed: 6)
         let logits = Tensor.randomNormal([5, 7], using: &rng)
         let targets = [3, 1, 1, 6, 0]
-        for smoothing: Float in [0, 0.1] {
+        for smoothing: Float in [0, 0.1, 0.6] {
             for reduction in [LossReduction.mean, .sum] {
                 assertGradientsMatch([logits], maxElements: nil) {
                     crossEntropy(logits: $0[0], targets: targets, ignoreIndex: 1, labelSmoothing: smoothing, reduction: reduction)
