@@ -79,3 +79,21 @@ final class FactorizationMachineTests: XCTestCase {
         XCTAssertEqual(Set(sampled[d.testUsers[0]]).count, 40)
     }
 }
+
+final class FMCheckpointTests: XCTestCase {
+    func testSaveLoadRoundTripIsStrict() throws {
+        let d = try Fixture.dataset()
+        var config = FMConfig()
+        config.dimension = 5
+        let model = FactorizationMachine(users: d.userCount, items: d.itemCount, attributes: d.attributeCount,
+                                         dimension: 5, seed: 3)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fm-\(UUID().uuidString)")
+        try model.save(to: folder, config: config, metadata: ["dataset": d.name])
+        let (loaded, loadedConfig) = try FactorizationMachine.load(from: folder, for: d)
+        XCTAssertEqual(loaded.parameters, model.parameters)
+        XCTAssertEqual(loadedConfig, config)
+        let other = try CRSDataset(name: "other", attributeCount: 4, itemAttributes: [[0]], userAttributes: [[0]],
+                                   userItems: [[0]], sampledInteractions: [[0]], trainUsers: [0], validUsers: [], testUsers: [])
+        XCTAssertThrowsError(try FactorizationMachine.load(from: folder, for: other))
+    }
+}
