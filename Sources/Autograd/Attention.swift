@@ -43,16 +43,16 @@ public func softmax(_ x: Var) -> Var {
 public func scaledDotProductAttention(
     query: Var, key: Var, value: Var, mask: AttentionMask, dropout: Float = 0, graph: Graph? = nil
 ) -> Var {
-    precondition(query.rank == 4, "attention: query must be [B,H,Tq,D], got \(query.shape)")
+    ensure(query.rank == 4, "attention: query must be [B,H,Tq,D], got \(query.shape)")
     let (batch, heads, queries, depth) = (query.shape[0], query.shape[1], query.shape[2], query.shape[3])
     let keys = key.shape.count == 4 ? key.shape[2] : -1
-    precondition(key.shape == [batch, heads, keys, depth] && value.shape == key.shape,
+    ensure(key.shape == [batch, heads, keys, depth] && value.shape == key.shape,
                  "attention: query \(query.shape), key \(key.shape), value \(value.shape) disagree")
     if let padding = mask.keyPadding {
-        precondition(padding.count == batch * keys, "attention: keyPadding has \(padding.count) flags, need B*Tk = \(batch * keys)")
+        ensure(padding.count == batch * keys, "attention: keyPadding has \(padding.count) flags, need B*Tk = \(batch * keys)")
     }
-    precondition(!mask.causal || queries <= keys, "attention: causal mask with Tq \(queries) > Tk \(keys)")
-    precondition(dropout >= 0 && dropout < 1, "attention: dropout rate \(dropout) outside [0, 1)")
+    ensure(!mask.causal || queries <= keys, "attention: causal mask with Tq \(queries) > Tk \(keys)")
+    ensure(dropout >= 0 && dropout < 1, "attention: dropout rate \(dropout) outside [0, 1)")
     let q = query.value, k = key.value, v = value.value
     let scale = 1 / Float(depth).squareRoot()
 
@@ -118,7 +118,7 @@ public func scaledDotProductAttention(
 
 /// [B,T,C] -> [B,H,T,D] with C = H * D (head h takes channels h*D ..< (h+1)*D).
 public func splitHeads(_ x: Var, heads: Int) -> Var {
-    precondition(x.rank == 3 && heads > 0 && x.shape[2] % heads == 0,
+    ensure(x.rank == 3 && heads > 0 && x.shape[2] % heads == 0,
                  "splitHeads: [B,T,C] with C divisible by \(heads) heads, got \(x.shape)")
     let (b, t, c) = (x.shape[0], x.shape[1], x.shape[2])
     let out = swapMiddleAxes(x.value, [b, t, heads, c / heads])   // [B,H,T,D]
@@ -129,7 +129,7 @@ public func splitHeads(_ x: Var, heads: Int) -> Var {
 
 /// [B,H,T,D] -> [B,T,C] with C = H * D, the inverse of `splitHeads`.
 public func mergeHeads(_ x: Var) -> Var {
-    precondition(x.rank == 4, "mergeHeads: expected [B,H,T,D], got \(x.shape)")
+    ensure(x.rank == 4, "mergeHeads: expected [B,H,T,D], got \(x.shape)")
     let (b, h, t, d) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let out = swapMiddleAxes(x.value, [b, h, t, d]).reshaped([b, t, h * d])   // [B,T,C]
     return x.tape.record(out, inputs: [x]) { g, sink in

@@ -5,7 +5,7 @@ extension Graph {
     /// probability `rate` and the survivors are scaled by 1 / (1 - rate), so evaluation is the identity.
     /// The mask comes from `rng`, so a seed fixes it; the gradient is the output gradient times the mask.
     public func dropout(_ x: Var, rate: Float) -> Var {
-        precondition(rate >= 0 && rate < 1, "dropout: rate \(rate) outside [0, 1)")
+        ensure(rate >= 0 && rate < 1, "dropout: rate \(rate) outside [0, 1)")
         guard training, rate > 0 else { return x }
         let keep = 1 / (1 - rate)
         var mask = [Float](repeating: 0, count: x.value.count)

@@ -14,10 +14,10 @@ import Tensor
 /// dz~ = dh' (h - n) z (1 - z); input-side pre-activation gradients [dr~, dz~, dn~], hidden-side
 /// [dr~, dz~, dn~ * r]; dh = dh' z + (hidden-side) @ W_hh.
 public func gruCell(input: Var, hidden: Var, weightIH: Var, weightHH: Var, biasIH: Var, biasHH: Var) -> Var {
-    precondition(input.rank == 2 && hidden.rank == 2 && input.shape[0] == hidden.shape[0],
+    ensure(input.rank == 2 && hidden.rank == 2 && input.shape[0] == hidden.shape[0],
                  "gruCell: input [B,In] \(input.shape) and hidden [B,Hd] \(hidden.shape)")
     let (batch, inWidth, width) = (input.shape[0], input.shape[1], hidden.shape[1])
-    precondition(weightIH.shape == [3 * width, inWidth] && weightHH.shape == [3 * width, width]
+    ensure(weightIH.shape == [3 * width, inWidth] && weightHH.shape == [3 * width, width]
                  && biasIH.shape == [3 * width] && biasHH.shape == [3 * width],
                  "gruCell: weights \(weightIH.shape), \(weightHH.shape), biases \(biasIH.shape), \(biasHH.shape) for In \(inWidth), Hd \(width)")
     let x = input.value, h = hidden.value, wIH = weightIH.value, wHH = weightHH.value

@@ -12,7 +12,7 @@ public func hessianVectorProduct(
     at parameters: Parameters, vector: Parameters, step: Float = 1e-3,
     training: Bool = false, seed: UInt64 = 0, _ loss: (Graph) -> Var
 ) -> Parameters {
-    precondition(step > 0, "hessianVectorProduct: step \(step) must be positive")
+    ensure(step > 0, "hessianVectorProduct: step \(step) must be positive")
     let plus = valueAndGradient(at: parameters.adding(vector, scale: step), training: training, seed: seed, loss).gradients
     let minus = valueAndGradient(at: parameters.adding(vector, scale: -step), training: training, seed: seed, loss).gradients
     var product = plus

@@ -15,7 +15,7 @@ struct LayerNormCache {
 /// dx = rstd * (dn - mean(dn) - n * mean(dn * n)),  dgamma = Σ_rows dy * n,  dbeta = Σ_rows dy.
 public func layerNorm(_ x: Var, gamma: Var, beta: Var, epsilon: Float = 1e-5) -> Var {
     let channels = x.shape.last ?? 0
-    precondition(gamma.shape == [channels] && beta.shape == [channels],
+    ensure(gamma.shape == [channels] && beta.shape == [channels],
                  "layerNorm: gamma \(gamma.shape) and beta \(beta.shape) for input \(x.shape)")
     let rows = x.value.count / Swift.max(channels, 1)
     let input = x.value, scale = gamma.value

@@ -19,10 +19,10 @@ public func crossEntropy(
     logits: Var, targets: [Int], ignoreIndex: Int? = nil, labelSmoothing: Float = 0,
     reduction: LossReduction = .mean
 ) -> Var {
-    precondition(logits.rank == 2, "crossEntropy: logits must be [N, V], got \(logits.shape)")
+    ensure(logits.rank == 2, "crossEntropy: logits must be [N, V], got \(logits.shape)")
     let (rows, classes) = (logits.shape[0], logits.shape[1])
-    precondition(targets.count == rows, "crossEntropy: \(targets.count) targets for \(rows) rows of logits")
-    precondition(labelSmoothing >= 0 && labelSmoothing <= 1, "crossEntropy: label smoothing \(labelSmoothing) outside [0, 1]")
+    ensure(targets.count == rows, "crossEntropy: \(targets.count) targets for \(rows) rows of logits")
+    ensure(labelSmoothing >= 0 && labelSmoothing <= 1, "crossEntropy: label smoothing \(labelSmoothing) outside [0, 1]")
     let smoothing = Double(labelSmoothing)
     // probabilities [N, V]: softmax of the kept rows (ignored rows stay zero).
     var probabilities = [Float](repeating: 0, count: rows * classes)
@@ -33,7 +33,7 @@ public func crossEntropy(
             for r in 0..<rows {
                 let target = targets[r]
                 if target == ignoreIndex { continue }
-                precondition(target >= 0 && target < classes, "crossEntropy: target \(target) at row \(r) outside 0..<\(classes)")
+                ensure(target >= 0 && target < classes, "crossEntropy: target \(target) at row \(r) outside 0..<\(classes)")
                 let base = r * classes
                 var maxValue = -Float.infinity
                 for c in 0..<classes { maxValue = Swift.max(maxValue, px[base + c]) }
@@ -77,14 +77,14 @@ public func crossEntropy(
 /// Sum of -log softmax(logits)[target] over the rows whose target is not `ignoreIndex`, in Double,
 /// and how many rows that was: perplexity = exp(total / count), summed over a whole corpus first.
 public func negativeLogLikelihood(logits: Tensor, targets: [Int], ignoreIndex: Int?) -> (total: Double, count: Int) {
-    precondition(logits.rank == 2 && targets.count == logits.shape[0],
+    ensure(logits.rank == 2 && targets.count == logits.shape[0],
                  "negativeLogLikelihood: \(targets.count) targets for logits \(logits.shape)")
     let classes = logits.shape[1]
     var total = 0.0
     var count = 0
     logits.scalars.withUnsafeBufferPointer { px in
         for (r, target) in targets.enumerated() where target != ignoreIndex {
-            precondition(target >= 0 && target < classes, "negativeLogLikelihood: target \(target) at row \(r) outside 0..<\(classes)")
+            ensure(target >= 0 && target < classes, "negativeLogLikelihood: target \(target) at row \(r) outside 0..<\(classes)")
             let base = r * classes
             var maxValue = -Float.infinity
             for c in 0..<classes { maxValue = Swift.max(maxValue, px[base + c]) }
@@ -118,7 +118,7 @@ public func logSoftmaxRows(_ logits: Tensor) -> Tensor {
 /// Mean binary cross-entropy of sigmoid(logits) against targets in [0, 1] (same shape), in the stable
 /// form max(x, 0) - x t + log(1 + e^-|x|); d/dx = (σ(x) - t) / count.
 public func binaryCrossEntropyWithLogits(_ logits: Var, targets: Tensor) -> Var {
-    precondition(logits.shape == targets.shape, "binaryCrossEntropyWithLogits: logits \(logits.shape) vs targets \(targets.shape)")
+    ensure(logits.shape == targets.shape, "binaryCrossEntropyWithLogits: logits \(logits.shape) vs targets \(targets.shape)")
     let x = logits.value
     let count = Float(Swift.max(x.count, 1))
     let losses = Tensor.zipMap(x, targets) { xi, ti in Swift.max(xi, 0) - xi * ti + log1p(exp(-abs(xi))) }

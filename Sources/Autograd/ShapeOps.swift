@@ -5,12 +5,12 @@ import Tensor
 
 /// Joins tensors along `axis` (negative counts from the end); all other dimensions must agree.
 public func concatenate(_ parts: [Var], axis: Int) -> Var {
-    precondition(!parts.isEmpty, "concatenate: no tensors")
+    ensure(!parts.isEmpty, "concatenate: no tensors")
     let rank = parts[0].rank
     let axis = axis < 0 ? axis + rank : axis
-    precondition(axis >= 0 && axis < rank, "concatenate: axis \(axis) for rank \(rank)")
+    ensure(axis >= 0 && axis < rank, "concatenate: axis \(axis) for rank \(rank)")
     for part in parts {
-        precondition(part.rank == rank && part.shape.enumerated().allSatisfy { $0.offset == axis || $0.element == parts[0].shape[$0.offset] },
+        ensure(part.rank == rank && part.shape.enumerated().allSatisfy { $0.offset == axis || $0.element == parts[0].shape[$0.offset] },
                      "concatenate: shape \(part.shape) does not match \(parts[0].shape) off axis \(axis)")
     }
     let outer = Tensor.count(of: Array(parts[0].shape[..<axis]))
@@ -46,7 +46,7 @@ public func concatenate(_ parts: [Var], axis: Int) -> Var {
 /// The positions `range` of `axis` (negative counts from the end).
 public func slice(_ x: Var, axis: Int, range: Range<Int>) -> Var {
     let axis = axis < 0 ? axis + x.rank : axis
-    precondition(axis >= 0 && axis < x.rank && range.lowerBound >= 0 && range.upperBound <= x.shape[axis],
+    ensure(axis >= 0 && axis < x.rank && range.lowerBound >= 0 && range.upperBound <= x.shape[axis],
                  "slice: range \(range) of axis \(axis) in shape \(x.shape)")
     let outer = Tensor.count(of: Array(x.shape[..<axis]))
     let inner = Tensor.count(of: Array(x.shape[(axis + 1)...]))
