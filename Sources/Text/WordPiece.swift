@@ -7,8 +7,8 @@ import Foundation
 /// merge vocabulary entries Python keeps apart):
 /// 1. Basic tokenizer: drop NUL, U+FFFD and control characters (category C*, except tab/newline/return);
 ///    whitespace (space, \t, \n, \r, Zs; U+2028/U+2029 as Python's `str.split`) separates words; every CJK
-///    ideograph is a word of its own; each word is lower-cased (Python's full mapping, final sigma
-///    included), decomposed (NFD) and stripped of nonspacing marks (Mn); punctuation (ASCII 33-47, 58-64,
+///    ideograph is a word of its own; each word is lower-cased (full mapping, one scalar at a time, as
+///    Hugging Face does), decomposed (NFD) and stripped of nonspacing marks (Mn); punctuation (ASCII 33-47, 58-64,
 ///    91-96, 123-126 and Unicode P*) splits words and stands alone.
 /// 2. WordPiece: greedy longest-match-first over the vocabulary, continuation pieces prefixed "##"; a word
 ///    with no complete cover, or longer than `maxCharactersPerWord` scalars, becomes [UNK].
@@ -73,31 +73,16 @@ public struct WordPieceTokenizer: Sendable {
         return tokens
     }
 
-    /// Python's `str.lower()` (full case mapping with the Final_Sigma context), then NFD without Mn marks.
+    /// Per-scalar full lower-case mapping (no Final_Sigma context: Hugging Face lower-cases one character at
+    /// a time, so "ΟΔΟΣ" -> "οδοσ"), then NFD without Mn marks.
     static func lowercasedStrippingAccents(_ word: [Unicode.Scalar]) -> [Unicode.Scalar] {
         if word.allSatisfy({ $0.isASCII }) {
             return word.map { $0.value >= 65 && $0.value <= 90 ? Unicode.Scalar($0.value + 32)! : $0 }
         }
         var lowered = String.UnicodeScalarView()
-        for (i, scalar) in word.enumerated() {
-            if scalar.value == 0x03A3 {
-                lowered.append(isFinalSigma(word, at: i) ? "\u{03C2}" : "\u{03C3}")
-            } else {
-                lowered.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars)
-            }
-        }
+        for scalar in word { lowered.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars) }
         let decomposed = String(lowered).decomposedStringWithCanonicalMapping
         return decomposed.unicodeScalars.filter { $0.properties.generalCategory != .nonspacingMark }
-    }
-
-    /// Unicode Final_Sigma: a cased letter, then case-ignorables, before; no case-ignorables then cased letter after.
-    static func isFinalSigma(_ word: [Unicode.Scalar], at index: Int) -> Bool {
-        var j = index - 1
-        while j >= 0 && word[j].properties.isCaseIgnorable { j -= 1 }
-        guard j >= 0 && word[j].properties.isCased else { return false }
-        j = index + 1
-        while j < word.count && word[j].properties.isCaseIgnorable { j += 1 }
-        return j == word.count || !word[j].properties.isCased
     }
 
     /// Space, tab, newline, return, Zs; plus U+2028/U+2029 on which Python's `str.split()` also breaks.

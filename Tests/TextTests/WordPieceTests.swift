@@ -150,7 +150,8 @@ final class WordPieceTests: XCTestCase {
         let tokenizer = WordPieceTokenizer(vocabulary: try! tinyVocabulary())
         XCTAssertEqual(tokenizer.basicTokens("Hi!\u{0000}you\u{200B}there 中文ok \u{201C}q\u{201D} a\u{2028}b"),
                        ["hi", "!", "youthere", "中", "文", "ok", "\u{201C}", "q", "\u{201D}", "a", "b"])
-        XCTAssertEqual(tokenizer.basicTokens("ΟΔΟΣ ΣΑ"), ["οδος", "σα"])
+        // No final sigma: Hugging Face lower-cases character by character.
+        XCTAssertEqual(tokenizer.basicTokens("ΟΔΟΣ ΣΑ"), ["οδοσ", "σα"])
         XCTAssertEqual(tokenizer.basicTokens("İ"), ["i"])
     }
 
