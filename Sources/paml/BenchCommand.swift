@@ -1,6 +1,8 @@
 import ArgumentParser
 import CBLAS
 import Foundation
+import Autograd
+import NN
 import Tensor
 
 /// `paml bench ...`: speed measured against references taken in the same run.
@@ -69,6 +71,12 @@ struct BenchCore: ParsableCommand {
     @Option(help: "OpenBLAS threads (the reference machines have 2 cores).")
     var threads = 2
 
+    @Option(help: "Transformer encoder layer shapes as B,T,C,H,F (batch, time, width, heads, feed-forward width).")
+    var layers: [String] = ["16,32,300,4,1200", "16,32,300,4,50"]
+
+    @Option(help: "Python with torch for the layer reference (e.g. a venv's bin/python).")
+    var torchPython = "python3"
+
     @Option(help: "sgemm shapes as M,K,N.")
     var shapes: [String] = ["256,256,256", "512,512,512", "1024,1024,1024", "1024,300,1200", "1024,1200,300", "2048,2048,2048"]
 
@@ -106,6 +114,43 @@ struct BenchCore: ParsableCommand {
                   + column(numpy.map { String(format: "%.3f", ours / $0) } ?? "n/a", 12, right: true))
         }
         if let version = reference?["numpy"] as? String { print("numpy \(version)") }
+        print("")
+        try benchmarkLayers()
+    }
+
+    /// One pre-norm Transformer encoder layer, forward + backward of sum(output), ours vs PyTorch's
+    /// nn.TransformerEncoderLayer(norm_first=True, dropout=0, ReLU) on the same shapes and thread count.
+    /// Ours has no attention-projection biases (as in PAML); PyTorch's has them: a few extra adds for torch.
+    func benchmarkLayers() throws {
+        print("Transformer encoder layer forward+backward, ms (best of 5 runs of >= 0.3 s each)")
+        print(column("B,T,C,H,F", 20) + column("ours ms", 10, right: true) + column("torch ms", 10, right: true)
+              + column("torch/ours", 12, right: true) + column("tokens/s ours", 15, right: true))
+        var torchVersion: String?
+        for shape in layers {
+            let dims = shape.split(separator: ",").compactMap { Int($0) }
+            guard dims.count == 5 else { throw ValidationError("layer shape '\(shape)' is not B,T,C,H,F") }
+            let (batch, time, width, heads, filter) = (dims[0], dims[1], dims[2], dims[3], dims[4])
+            let config = TransformerConfig(layers: 1, width: width, heads: heads, keyDepth: width, valueDepth: width,
+                                           filterSize: filter)
+            let layer = TransformerEncoderLayer(name: "layer", config: config)
+            var rng = SeededGenerator(seed: 0)
+            var parameters = Parameters()
+            layer.initialize(into: &parameters, using: &rng)
+            let input = Tensor.randomNormal([batch, time, width], using: &rng)
+            let seconds = bestSeconds {
+                _ = valueAndGradient(at: parameters) { g in
+                    layer(g, g.tape.leaf(input, requiresGrad: true), padding: nil).sum()  // input gradient too, as torch
+                }
+            }
+            let reference = runReference(["transformer-layer"] + dims.map(String.init), python: torchPython)
+            let torchMs = reference?["forward_backward_ms"] as? Double
+            torchVersion = torchVersion ?? reference?["torch"] as? String
+            print(column(shape, 20) + column(String(format: "%.2f", seconds * 1e3), 10, right: true)
+                  + column(torchMs.map { String(format: "%.2f", $0) } ?? "n/a", 10, right: true)
+                  + column(torchMs.map { String(format: "%.3f", $0 / (seconds * 1e3)) } ?? "n/a", 12, right: true)
+                  + column(String(format: "%.0f", Double(batch * time) / seconds), 15, right: true))
+        }
+        if let torchVersion { print("torch \(torchVersion)") }
     }
 }
 

@@ -1,0 +1,357 @@
+import Autograd
+import Dialogue
+import Foundation
+import NN
+import Tensor
+import Text
+
+// Training and evaluation of the dialogue models of PAML's Table 1 (Madotto et al. 2019):
+//   Dialogue           history -> response, trained on all meta-train dialogues;
+//   Dialogue+Persona   persona sentences + history -> response (the upper bound: it sees the persona);
+//   Dialogue+FT        the Dialogue model fine-tuned on k dialogues of each test persona;
+//   PAML               the Dialogue architecture meta-trained with MAML over personas, then fine-tuned
+//                      on k dialogues the same way.
+// The k-shot protocol (sec. 4): for each test persona and each of its dialogues, adapt on k of the
+// others, evaluate on the held-out one. Perplexity sums NLL and tokens over everything, divides once.
+
+/// Which of the paper's systems a model is.
+public enum DialogueSystem: String, Codable, CaseIterable, Sendable {
+    case dialogue
+    case dialoguePersona = "dialogue-persona"
+    case paml
+}
+
+/// Everything needed to rebuild a trained dialogue model; saved in its checkpoint.
+public struct DialogueModelConfig: Codable, Equatable, Sendable {
+    public var system: DialogueSystem
+    public var model: Seq2SeqConfig
+    public var format: DialogueFormat
+    /// Meta-dataset construction seed (the persona split depends on it).
+    public var dataSeed: UInt64
+
+    public init(system: DialogueSystem, model: Seq2SeqConfig, format: DialogueFormat, dataSeed: UInt64) {
+        self.system = system
+        self.model = model
+        self.format = format
+        self.dataSeed = dataSeed
+    }
+}
+
+/// A persona's dialogues as encoded examples (one array per dialogue side).
+public struct EncodedPersona: Sendable {
+    public var id: String
+    public var dialogues: [[EncodedExample]]
+    public init(id: String, dialogues: [[EncodedExample]]) {
+        self.id = id
+        self.dialogues = dialogues
+    }
+}
+
+/// The meta-dataset encoded with one vocabulary and format.
+public struct PersonaCorpus: Sendable {
+    public let encoder: ExampleEncoder
+    public private(set) var personas: [MetaSplit: [EncodedPersona]] = [:]
+
+    public init(encoder: ExampleEncoder, personas: [MetaSplit: [EncodedPersona]]) {
+        self.encoder = encoder
+        self.personas = personas
+    }
+
+    public init(dataset: PersonaMetaDataset, encoder: ExampleEncoder) {
+        self.encoder = encoder
+        for split in MetaSplit.allCases {
+            personas[split] = dataset.tasks(in: split).map { task in
+                EncodedPersona(id: task.id, dialogues: task.dialogues.map { $0.examples.map(encoder.encode) })
+            }
+        }
+    }
+
+    public func examples(in split: MetaSplit) -> [EncodedExample] {
+        (personas[split] ?? []).flatMap { $0.dialogues.joined() }
+    }
+}
+
+/// Builds the vocabulary from meta-train token counts (words seen at least `minCount` times).
+public func buildVocabulary(_ dataset: PersonaMetaDataset, minCount: Int = 2) -> Vocabulary {
+    Vocabulary(counts: ExampleEncoder.tokenCounts(dataset.tasks(in: .train)), minCount: minCount)
+}
+
+/// Perplexity of a model over batches: exp(sum NLL / sum tokens).
+public func perplexity(_ model: Seq2Seq, _ parameters: Parameters, batches: [Seq2SeqBatch]) -> (ppl: Double, nll: Double, tokens: Int) {
+    var total = 0.0, count = 0
+    for batch in batches {
+        let (nll, tokens) = model.negativeLogLikelihood(parameters: parameters, batch: batch)
+        total += nll
+        count += tokens
+    }
+    return (count > 0 ? exp(total / Double(count)) : .nan, total, count)
+}
+
+/// Options of a training run (supervised or meta).
+public struct TrainingOptions: Sendable {
+    public var steps: Int
+    public var batchSize: Int
+    public var learningRate: Float
+    public var seed: UInt64
+    /// Validate (and keep the best checkpoint) every this many steps.
+    public var validateEvery: Int
+    /// Save a resumable checkpoint every this many steps (and at the end).
+    public var checkpointEvery: Int
+    /// Folder of the resumable checkpoint; the best-on-validation model goes to `<folder>/best`.
+    public var checkpointFolder: URL?
+    /// Global-norm gradient clip (PAML: 2.0).
+    public var gradientClip: Float
+
+    public init(steps: Int, batchSize: Int = 32, learningRate: Float = 1e-3, seed: UInt64 = 0, validateEvery: Int = 200,
+                checkpointEvery: Int = 200, checkpointFolder: URL? = nil, gradientClip: Float = 2.0) {
+        self.steps = steps
+        self.batchSize = batchSize
+        self.learningRate = learningRate
+        self.seed = seed
+        self.validateEvery = validateEvery
+        self.checkpointEvery = checkpointEvery
+        self.checkpointFolder = checkpointFolder
+        self.gradientClip = gradientClip
+    }
+}
+
+/// A resumable training state as stored in a checkpoint's metadata.
+struct TrainingProgress {
+    var step: Int
+    var bestValidation: Double
+
+    var metadata: [String: String] { ["paml.step": "\(step)", "paml.bestValidation": "\(bestValidation)"] }
+
+    init(step: Int = 0, bestValidation: Double = .infinity) {
+        self.step = step
+        self.bestValidation = bestValidation
+    }
+
+    init(metadata: [String: String]) {
+        step = metadata["paml.step"].flatMap(Int.init) ?? 0
+        bestValidation = metadata["paml.bestValidation"].flatMap(Double.init) ?? .infinity
+    }
+}
+
+/// Trains Dialogue / Dialogue+Persona / PAML models with checkpoints that resume where they stopped.
+public struct DialogueTrainer {
+    public let config: DialogueModelConfig
+    public let corpus: PersonaCorpus
+    public var model: Seq2Seq { Seq2Seq(config: config.model) }
+
+    public init(config: DialogueModelConfig, corpus: PersonaCorpus) {
+        self.config = config
+        self.corpus = corpus
+    }
+
+    /// Saves weights, config, vocabulary and (optionally) optimizer state into `folder`.
+    public func save(_ parameters: Parameters, to folder: URL, optimizer: OptimizerState? = nil,
+                     metadata: [String: String] = [:]) throws {
+        try Checkpoint.save(parameters: parameters, config: config, kind: "dialogue", to: folder,
+                            metadata: metadata, optimizer: optimizer)
+        try corpus.encoder.vocabulary.save(to: folder.appendingPathComponent("vocab.txt"))
+    }
+
+    /// Loads a resumable state from `folder` when it holds one with the same config.
+    func resume(from folder: URL?) throws -> (Parameters, OptimizerState?, TrainingProgress)? {
+        guard let folder, FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) else {
+            return nil
+        }
+        let (saved, checkpoint) = try Checkpoint.load(from: folder, as: DialogueModelConfig.self, kind: "dialogue") {
+            Seq2Seq(config: $0.model).initialParameters(seed: 0)
+        }
+        guard saved == config else {
+            throw CheckpointError.badConfig(file: folder.appendingPathComponent("config.json"),
+                                            reason: "it was trained with another configuration; use a fresh --out folder")
+        }
+        return (checkpoint.parameters, checkpoint.optimizer, TrainingProgress(metadata: checkpoint.metadata))
+    }
+
+    /// Supervised training on every meta-train example (the Dialogue and Dialogue+Persona systems).
+    /// Validation: perplexity on the meta-valid personas' examples.
+    public func trainSupervised(initial: Parameters, options: TrainingOptions) throws -> Parameters {
+        var parameters = initial
+        var optimizer = Adam(learningRate: options.learningRate)
+        var progress = TrainingProgress()
+        if let (saved, state, savedProgress) = try resume(from: options.checkpointFolder) {
+            parameters = saved
+            if let state { try optimizer.restore(state) }
+            progress = savedProgress
+            print("resumed from \(options.checkpointFolder!.path) at step \(progress.step)")
+        }
+        let trainExamples = corpus.examples(in: .train)
+        let validBatches = makeBatches(corpus.examples(in: .valid), batchSize: 64, shuffleSeed: nil)
+        let epochBatches = (trainExamples.count + options.batchSize - 1) / options.batchSize
+        var epochCache: (epoch: Int, batches: [Seq2SeqBatch]) = (-1, [])
+        var reporter = ProgressReporter(label: config.system.rawValue, total: options.steps)
+        print("training \(config.system.rawValue): \(trainExamples.count) examples, \(epochBatches) batches per epoch, "
+              + "\(parameters.scalarCount) parameters")
+        while progress.step < options.steps {
+            let epoch = progress.step / epochBatches
+            if epochCache.epoch != epoch {
+                epochCache = (epoch, makeBatches(trainExamples, batchSize: options.batchSize,
+                                                 shuffleSeed: options.seed &+ UInt64(epoch)))
+            }
+            let batch = epochCache.batches[progress.step % epochBatches]
+            var (loss, gradients) = valueAndGradient(at: parameters, training: true,
+                                                     seed: options.seed &+ UInt64(progress.step)) { g in
+                model.loss(g, batch)
+            }
+            gradients.clipGlobalNorm(options.gradientClip)
+            optimizer.update(&parameters, gradients: gradients)
+            progress.step += 1
+            var extra = ""
+            if progress.step % options.validateEvery == 0 || progress.step == options.steps {
+                let ppl = perplexity(model, parameters, batches: validBatches).ppl
+                extra = String(format: "valid ppl %.2f", ppl)
+                if ppl < progress.bestValidation, let folder = options.checkpointFolder {
+                    progress.bestValidation = ppl
+                    try save(parameters, to: folder.appendingPathComponent("best"),
+                             metadata: ["validPerplexity": String(format: "%.4f", ppl), "step": "\(progress.step)"])
+                    extra += " (best, saved)"
+                }
+            }
+            reporter.update(step: progress.step, loss: loss, work: Double(batch.targetTokenCount), extra: extra)
+            if let folder = options.checkpointFolder,
+               progress.step % options.checkpointEvery == 0 || progress.step == options.steps {
+                try save(parameters, to: folder, optimizer: optimizer.state, metadata: progress.metadata)
+            }
+        }
+        return parameters
+    }
+
+    /// Meta-training with MAML over meta-train personas (PAML). Each meta-iteration samples
+    /// `maml.metaBatchSize` personas; a persona's dialogues are split in half: support (inner SGD) and
+    /// query (meta-loss). Validation: k-shot adapted perplexity on meta-valid personas.
+    public func trainPAML(initial: Parameters, maml mamlConfig: MAMLConfig, options: TrainingOptions,
+                          validation: KShotProtocol) throws -> Parameters {
+        var parameters = initial
+        var optimizer = Adam(learningRate: mamlConfig.outerLearningRate)
+        var progress = TrainingProgress()
+        if let (saved, state, savedProgress) = try resume(from: options.checkpointFolder) {
+            parameters = saved
+            if let state { try optimizer.restore(state) }
+            progress = savedProgress
+            print("resumed from \(options.checkpointFolder!.path) at meta-step \(progress.step)")
+        }
+        let maml = MAML<Seq2SeqBatch>(config: mamlConfig) { [model] g, batch in model.loss(g, batch) }
+        let personas = (corpus.personas[.train] ?? []).filter { $0.dialogues.count >= 2 }
+        precondition(!personas.isEmpty, "no meta-train persona has two dialogues")
+        var reporter = ProgressReporter(label: "paml", total: options.steps)
+        print("meta-training PAML (\(mamlConfig.metaGradient.rawValue)): \(personas.count) personas, "
+              + "meta-batch \(mamlConfig.metaBatchSize), \(parameters.scalarCount) parameters")
+        while progress.step < options.steps {
+            var rng = SeededGenerator(seed: options.seed &+ UInt64(progress.step) &* 1_000_003)
+            let chosen = (0..<mamlConfig.metaBatchSize).map { _ in personas[Int(rng.next() % UInt64(personas.count))] }
+            let tasks = chosen.map { persona -> MetaTask<Seq2SeqBatch> in
+                let dialogues = persona.dialogues.shuffled(using: &rng)
+                let half = max(1, dialogues.count / 2)
+                func batch(_ sides: ArraySlice<[EncodedExample]>) -> Seq2SeqBatch {
+                    let examples = Array(sides.joined().shuffled(using: &rng).prefix(options.batchSize))
+                    return Seq2SeqBatch(sources: examples.map(\.source), responses: examples.map(\.response))
+                }
+                return MetaTask(support: [batch(dialogues[..<half])], query: [batch(dialogues[half...])])
+            }
+            let outcomes = maml.metaStep(&parameters, tasks: tasks, optimizer: &optimizer,
+                                         seed: options.seed &+ UInt64(progress.step))
+            progress.step += 1
+            let meanQuery = outcomes.map(\.queryLossAfter).reduce(0, +) / Float(outcomes.count)
+            let tokens = tasks.reduce(0) { $0 + $1.support[0].targetTokenCount + $1.query[0].targetTokenCount }
+            var extra = ""
+            if progress.step % options.validateEvery == 0 || progress.step == options.steps {
+                let result = validation.evaluate(model: model, parameters: parameters,
+                                                 personas: corpus.personas[.valid] ?? [], k: validation.shots.last ?? 1)
+                extra = String(format: "valid %d-shot ppl %.2f", validation.shots.last ?? 1, result.perplexity)
+                if result.perplexity < progress.bestValidation, let folder = options.checkpointFolder {
+                    progress.bestValidation = result.perplexity
+                    try save(parameters, to: folder.appendingPathComponent("best"),
+                             metadata: ["validAdaptedPerplexity": String(format: "%.4f", result.perplexity),
+                                        "step": "\(progress.step)"])
+                    extra += " (best, saved)"
+                }
+            }
+            reporter.update(step: progress.step, loss: meanQuery, work: Double(tokens), extra: extra)
+            if let folder = options.checkpointFolder,
+               progress.step % options.checkpointEvery == 0 || progress.step == options.steps {
+                try save(parameters, to: folder, optimizer: optimizer.state, metadata: progress.metadata)
+            }
+        }
+        return parameters
+    }
+}
+
+/// The k-shot protocol of PAML's evaluation: for each persona and each of its dialogues, adapt on the
+/// first k of its other dialogues (SGD, `learningRate`, `steps` passes over the support batches) and score
+/// the held-out dialogue. Personas with fewer than k + 1 dialogues are skipped (and counted). The
+/// support set is always taken from the dialogues after the held-out one in the persona's (seeded)
+/// order, wrapping around, so the k-shot sets are nested: the 3-shot set contains the 1-shot set.
+public struct KShotProtocol: Sendable {
+    public var shots: [Int]
+    public var steps: Int
+    public var learningRate: Float
+    public var batchSize: Int
+    /// At most this many personas (nil: all), to bound the cost.
+    public var maxPersonas: Int?
+    /// At most this many held-out dialogues per persona, the first ones (nil: every dialogue, as the paper).
+    public var heldOutPerPersona: Int?
+
+    public init(shots: [Int] = [0, 1, 3, 5, 10], steps: Int = 5, learningRate: Float = 0.01, batchSize: Int = 32,
+                maxPersonas: Int? = nil, heldOutPerPersona: Int? = nil) {
+        self.shots = shots
+        self.steps = steps
+        self.learningRate = learningRate
+        self.batchSize = batchSize
+        self.maxPersonas = maxPersonas
+        self.heldOutPerPersona = heldOutPerPersona
+    }
+
+    public struct Result: Codable, Sendable {
+        public var k: Int
+        public var perplexity: Double
+        public var negativeLogLikelihood: Double
+        public var tokens: Int
+        public var personas: Int
+        public var heldOutDialogues: Int
+        public var skippedPersonas: Int
+    }
+
+    /// Adapted weights for one support set (unchanged when it is empty).
+    public func adapt(model: Seq2Seq, parameters: Parameters, support: [EncodedExample]) -> Parameters {
+        guard !support.isEmpty, steps > 0 else { return parameters }
+        let batches = makeBatches(support, batchSize: batchSize, shuffleSeed: nil)
+        var adapted = parameters
+        for step in 0..<steps {
+            for batch in batches {
+                let (_, gradients) = valueAndGradient(at: adapted, training: false, seed: UInt64(step)) { g in
+                    model.loss(g, batch)
+                }
+                adapted.addScaled(gradients, scale: -learningRate)
+            }
+        }
+        return adapted
+    }
+
+    /// Perplexity over all held-out dialogues of `personas` after k-shot adaptation. `inspect` sees each
+    /// adapted model with its persona and held-out dialogue (for generation metrics such as BLEU).
+    public func evaluate(model: Seq2Seq, parameters: Parameters, personas: [EncodedPersona], k: Int,
+                         inspect: ((Parameters, EncodedPersona, [EncodedExample]) -> Void)? = nil) -> Result {
+        var total = 0.0, count = 0, used = 0, heldOut = 0, skipped = 0
+        for persona in personas.prefix(maxPersonas ?? personas.count) {
+            guard persona.dialogues.count >= k + 1 else { skipped += 1; continue }
+            used += 1
+            for held in persona.dialogues.indices.prefix(heldOutPerPersona ?? persona.dialogues.count) {
+                let n = persona.dialogues.count
+                let others = (1..<n).map { persona.dialogues[(held + $0) % n] }
+                let adapted = adapt(model: model, parameters: parameters, support: Array(others.prefix(k).joined()))
+                let batches = makeBatches(persona.dialogues[held], batchSize: 64, shuffleSeed: nil)
+                let result = perplexity(model, adapted, batches: batches)
+                inspect?(adapted, persona, persona.dialogues[held])
+                total += result.nll
+                count += result.tokens
+                heldOut += 1
+            }
+        }
+        return Result(k: k, perplexity: count > 0 ? exp(total / Double(count)) : .nan, negativeLogLikelihood: total,
+                      tokens: count, personas: used, heldOutDialogues: heldOut, skippedPersonas: skipped)
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+
+/// One log line per step for long jobs: step, loss, rate, elapsed and ETA (llm.c style), printed at
+/// most every `interval` seconds so logs stay short.
+public struct ProgressReporter {
+    public let label: String
+    public let total: Int
+    public let unit: String
+    public let interval: Double
+    private let start = Date()
+    private var lastPrint = Date.distantPast
+    private var work = 0.0
+
+    /// - Parameters: total steps; `unit` names what `rate` counts (tokens, episodes).
+    public init(label: String, total: Int, unit: String = "tokens", interval: Double = 5) {
+        self.label = label
+        self.total = total
+        self.unit = unit
+        self.interval = interval
+    }
+
+    /// Records that step `step` (1-based) finished after `work` more units, and prints a line when due
+    /// (always on the last step). `extra` is appended (e.g. validation figures).
+    public mutating func update(step: Int, loss: Float, work: Double, extra: String = "") {
+        self.work += work
+        let now = Date()
+        guard now.timeIntervalSince(lastPrint) >= interval || step == total || !extra.isEmpty else { return }
+        lastPrint = now
+        let elapsed = now.timeIntervalSince(start)
+        let rate = self.work / max(elapsed, 1e-9)
+        let eta = step > 0 ? elapsed / Double(step) * Double(total - step) : 0
+        let line = "\(label) step \(step)/\(total) | loss " + String(format: "%.4f", loss)
+            + " | " + String(format: "%.0f", rate) + " \(unit)/s | elapsed \(formatDuration(elapsed)) | ETA \(formatDuration(eta))"
+        print(line + (extra.isEmpty ? "" : " | " + extra))
+        fflush(stdout)
+    }
+}
+
+/// "1h02m", "3m05s", "12s".
+public func formatDuration(_ seconds: Double) -> String {
+    let s = Int(seconds.rounded())
+    if s >= 3600 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }
+    if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
+    return "\(s)s"
+}

@@ -1,0 +1,204 @@
+import ArgumentParser
+import Autograd
+import Dialogue
+import Evaluators
+import Foundation
+import MetaLearning
+import NN
+import Tensor
+import Text
+
+/// `paml experiment ...`: the paper's experiments, each writing its tables and plots into Evaluation/.
+struct ExperimentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "experiment",
+        abstract: "Rerunnable experiments that write result tables and plots into Evaluation/.",
+        subcommands: [KShotExperiment.self]
+    )
+}
+
+/// A trained dialogue model loaded from its checkpoint folder.
+struct LoadedDialogueModel {
+    let config: DialogueModelConfig
+    let parameters: Parameters
+    let vocabulary: Vocabulary
+    let folder: URL
+    var model: Seq2Seq { Seq2Seq(config: config.model) }
+
+    init(folder path: String) throws {
+        folder = URL(fileURLWithPath: path)
+        let (saved, checkpoint) = try Checkpoint.load(from: folder, as: DialogueModelConfig.self, kind: "dialogue") {
+            Seq2Seq(config: $0.model).initialParameters(seed: 0)
+        }
+        config = saved
+        parameters = checkpoint.parameters
+        vocabulary = try Vocabulary.load(from: folder.appendingPathComponent("vocab.txt"))
+    }
+
+    /// The meta-dataset encoded the way this model reads it.
+    func corpus(_ dataset: PersonaMetaDataset) -> PersonaCorpus {
+        PersonaCorpus(dataset: dataset, encoder: ExampleEncoder(vocabulary: vocabulary, format: config.format))
+    }
+}
+
+/// `paml experiment kshot`: PAML's Table 1 and the k-shot curve on the meta-test personas.
+struct KShotExperiment: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kshot",
+        abstract: "k-shot persona adaptation: perplexity for every k and system, Table 1 (PPL, BLEU), curve as SVG.",
+        discussion: """
+        For each meta-test persona and each of its first --held-out dialogues: adapt on k of its other dialogues \
+        (SGD, --adapt-lr, --adapt-steps passes), score the held-out dialogue. Dialogue+Fine-tuning is the Dialogue \
+        model under this protocol; Dialogue+Persona is evaluated without adaptation (it reads the persona). BLEU is \
+        corpus BLEU (sacreBLEU 13a) of beam-5 responses on the first --bleu-turns turns of each held-out dialogue.
+        """
+    )
+
+    @OptionGroup var personaData: PersonaDataOptions
+
+    @Option(help: "Checkpoint of the Dialogue model.") var dialogue: String
+    @Option(help: "Checkpoint of the Dialogue+Persona model.") var dialoguePersona: String?
+    @Option(help: "Checkpoint of the PAML model.") var paml: String
+    @Option(parsing: .upToNextOption, help: "Shots k.") var shots: [Int] = [0, 1, 3, 5, 10]
+    @Option(help: "Meta-test personas used (nil: all).") var personas: Int?
+    @Option(help: "Held-out dialogues per persona.") var heldOut = 3
+    @Option(help: "Adaptation SGD passes over the support set.") var adaptSteps = 5
+    @Option(help: "Adaptation SGD learning rate (alpha).") var adaptLr: Float = 0.01
+    @Option(help: "Turns per held-out dialogue whose beam-5 responses are scored by BLEU (0: no BLEU).") var bleuTurns = 2
+    @Option(help: "Output folder.") var out = "Evaluation"
+
+    func run() throws {
+        setBLASThreads(2)
+        let started = Date()
+        let dataset = try personaData.load()
+        let kshot = KShotProtocol(shots: shots, steps: adaptSteps, learningRate: adaptLr, maxPersonas: personas,
+                                  heldOutPerPersona: heldOut)
+        let maxShots = shots.max() ?? 0
+        var curves: [String: [KShotProtocol.Result]] = [:]
+        var table: [(system: String, k: Int, result: KShotProtocol.Result, bleu: BLEUScore?)] = []
+
+        func measure(_ name: String, _ loaded: LoadedDialogueModel, ks: [Int], tableK: Int) {
+            let corpus = loaded.corpus(dataset)
+            // Same personas for every k: those with enough dialogues for the largest k.
+            let testPersonas = (corpus.personas[.test] ?? []).filter { $0.dialogues.count > maxShots }
+            for k in ks {
+                var hypotheses: [String] = [], references: [[String?]] = []
+                let inspect: ((Parameters, EncodedPersona, [EncodedExample]) -> Void)? = k == tableK && bleuTurns > 0 ? { adapted, _, held in
+                    for example in held.prefix(bleuTurns) {
+                        let best = loaded.model.generate(parameters: adapted, source: example.source, strategy: .beam(size: 5))[0]
+                        hypotheses.append(loaded.vocabulary.decode(best.tokens).joined(separator: " "))
+                        references.append([loaded.vocabulary.decode(example.response).joined(separator: " ")])
+                    }
+                } : nil
+                let t0 = Date()
+                let result = kshot.evaluate(model: loaded.model, parameters: loaded.parameters, personas: testPersonas, k: k,
+                                            inspect: inspect)
+                curves[name, default: []].append(result)
+                let bleu = inspect == nil ? nil : BLEU().corpusScore(hypotheses: hypotheses, references: references)
+                if k == tableK { table.append((name, k, result, bleu)) }
+                print(String(format: "%@ k=%d: ppl %.2f over %d tokens, %d personas, %d held-out dialogues%@ (%.0fs)",
+                             name, k, result.perplexity, result.tokens, result.personas, result.heldOutDialogues,
+                             bleu.map { String(format: ", BLEU %.2f", $0.score) } ?? "", Date().timeIntervalSince(t0)))
+            }
+        }
+
+        if let dialoguePersona {
+            measure("Dialogue+Persona", try LoadedDialogueModel(folder: dialoguePersona), ks: [0], tableK: 0)
+        }
+        let dialogueModel = try LoadedDialogueModel(folder: dialogue)
+        measure("Dialogue", dialogueModel, ks: [0], tableK: 0)
+        measure("Dialogue+Fine-tuning", dialogueModel, ks: shots, tableK: maxShots)
+        measure("PAML", try LoadedDialogueModel(folder: paml), ks: shots, tableK: maxShots)
+
+        try writeReport(table: table, curves: curves, seconds: Date().timeIntervalSince(started))
+    }
+
+    func writeReport(table: [(system: String, k: Int, result: KShotProtocol.Result, bleu: BLEUScore?)],
+                     curves: [String: [KShotProtocol.Result]], seconds: Double) throws {
+        let folder = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let command = CommandLine.arguments.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
+        var md = """
+        # PAML k-shot persona adaptation (Table 1 and k-shot curve)
+
+        Measured by this project, not copied from the paper. Data: the persona meta-dataset built from ConvAI2 \
+        validation dialogues and Synthetic-Persona-Chat valid/test (`paml data stats`, data seed \(personaData.dataSeed)); \
+        the Persona-Chat train split is not available, so the paper's figures are not comparable to these. Split: meta-test \
+        personas (disjoint from meta-train). Protocol: each persona's first \(heldOut) dialogues held out in turn; \
+        adaptation on the k following dialogues, SGD lr \(adaptLr), \(adaptSteps) passes. BLEU: sacreBLEU-compatible \
+        corpus BLEU (13a, exp smoothing) of beam-5 responses on the first \(bleuTurns) turns of each held-out dialogue. \
+        C (NLI consistency) is not yet measured (the NLI scorer is a separate issue).
+
+        Command: `\(command)` (\(formatDuration(seconds)) on this machine).
+
+        | system | k | PPL | BLEU | C | personas | held-out dialogues | tokens |
+        |---|---:|---:|---:|---:|---:|---:|---:|
+
+        """
+        for row in table {
+            md += "| \(row.system) | \(row.k) | " + String(format: "%.2f", row.result.perplexity) + " | "
+                + (row.bleu.map { String(format: "%.2f", $0.score) } ?? "n/a")
+                + " | n/a | \(row.result.personas) | \(row.result.heldOutDialogues) | \(row.result.tokens) |\n"
+        }
+        md += "\n## Perplexity after k-shot adaptation\n\n| system | " + shots.map { "k=\($0)" }.joined(separator: " | ") + " |\n|---|"
+            + shots.map { _ in "---:" }.joined(separator: "|") + "|\n"
+        for name in ["Dialogue+Fine-tuning", "PAML"] {
+            guard let curve = curves[name] else { continue }
+            md += "| \(name) | " + curve.map { String(format: "%.2f", $0.perplexity) }.joined(separator: " | ") + " |\n"
+        }
+        md += "\n![k-shot curve](paml_kshot.svg)\n"
+        try Data(md.utf8).write(to: folder.appendingPathComponent("paml.md"), options: .atomic)
+
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(curves).write(to: folder.appendingPathComponent("paml_kshot.json"), options: .atomic)
+        let series = ["Dialogue+Fine-tuning", "PAML"].compactMap { name in
+            curves[name].map { (name, $0.map { (Double($0.k), $0.perplexity) }) }
+        }
+        try Data(lineChartSVG(title: "Perplexity after k-shot adaptation (meta-test personas)", xLabel: "k (dialogues of the persona)",
+                              yLabel: "perplexity", series: series).utf8)
+            .write(to: folder.appendingPathComponent("paml_kshot.svg"), options: .atomic)
+        print("wrote \(folder.path)/paml.md, paml_kshot.json, paml_kshot.svg")
+    }
+}
+
+/// A small dependency-free SVG line chart: one polyline with markers per series, axes with ticks.
+func lineChartSVG(title: String, xLabel: String, yLabel: String, series: [(String, [(Double, Double)])]) -> String {
+    let (width, height, left, right, top, bottom) = (640.0, 400.0, 70.0, 20.0, 40.0, 60.0)
+    let points = series.flatMap(\.1)
+    let xs = points.map(\.0), ys = points.map(\.1)
+    let (xMin, xMax) = (xs.min() ?? 0, max(xs.max() ?? 1, (xs.min() ?? 0) + 1))
+    let pad = ((ys.max() ?? 1) - (ys.min() ?? 0)) * 0.1 + 1e-6
+    let (yMin, yMax) = ((ys.min() ?? 0) - pad, (ys.max() ?? 1) + pad)
+    func px(_ x: Double) -> Double { left + (x - xMin) / (xMax - xMin) * (width - left - right) }
+    func py(_ y: Double) -> Double { height - bottom - (y - yMin) / (yMax - yMin) * (height - top - bottom) }
+    let colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e"]
+    var svg = """
+    <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
+    <rect width="100%" height="100%" fill="white"/>
+    <text x="\(width / 2)" y="22" text-anchor="middle" font-size="14">\(title)</text>
+    <line x1="\(left)" y1="\(height - bottom)" x2="\(width - right)" y2="\(height - bottom)" stroke="black"/>
+    <line x1="\(left)" y1="\(top)" x2="\(left)" y2="\(height - bottom)" stroke="black"/>
+    <text x="\(width / 2)" y="\(height - 15)" text-anchor="middle">\(xLabel)</text>
+    <text x="18" y="\(height / 2)" text-anchor="middle" transform="rotate(-90 18 \(height / 2))">\(yLabel)</text>
+
+    """
+    for x in Set(xs).sorted() {
+        svg += "<text x=\"\(px(x))\" y=\"\(height - bottom + 18)\" text-anchor=\"middle\">\(Int(x))</text>\n"
+    }
+    for i in 0...4 {
+        let y = yMin + Double(i) / 4 * (yMax - yMin)
+        svg += "<text x=\"\(left - 8)\" y=\"\(py(y) + 4)\" text-anchor=\"end\">" + String(format: "%.1f", y) + "</text>\n"
+        svg += "<line x1=\"\(left)\" y1=\"\(py(y))\" x2=\"\(width - right)\" y2=\"\(py(y))\" stroke=\"#ddd\"/>\n"
+    }
+    for (index, (name, values)) in series.enumerated() {
+        let color = colors[index % colors.count]
+        let path = values.map { "\(px($0.0)),\(py($0.1))" }.joined(separator: " ")
+        svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(path)\"/>\n"
+        for (x, y) in values { svg += "<circle cx=\"\(px(x))\" cy=\"\(py(y))\" r=\"4\" fill=\"\(color)\"/>\n" }
+        let ly = top + 10 + Double(index) * 18
+        svg += "<rect x=\"\(width - right - 170)\" y=\"\(ly - 9)\" width=\"12\" height=\"12\" fill=\"\(color)\"/>"
+        svg += "<text x=\"\(width - right - 152)\" y=\"\(ly + 1)\">\(name)</text>\n"
+    }
+    return svg + "</svg>\n"
+}

@@ -1,0 +1,123 @@
+import ArgumentParser
+import Autograd
+import Dialogue
+import Foundation
+import MetaLearning
+import NN
+import Tensor
+import Text
+
+/// Options that fix the persona meta-dataset (shared by training and experiments).
+struct PersonaDataOptions: ParsableArguments {
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "Seed of the persona split and of the dialogue order within each persona.")
+    var dataSeed: UInt64 = 0
+
+    func load() throws -> PersonaMetaDataset {
+        try PersonaMetaDataset.load(root: data.corpusRoot, seed: dataSeed).dataset
+    }
+}
+
+/// `paml train`: trains one of the paper's dialogue systems, resumably.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a dialogue model: dialogue, dialogue-persona, or paml (MAML over personas).",
+        discussion: """
+        Progress is printed as step | loss | tokens/s | ETA. The run saves a resumable checkpoint in --out every \
+        --checkpoint-every steps; rerunning the same command continues from it. The model with the best validation \
+        perplexity is kept in --out/best.
+        """
+    )
+
+    @OptionGroup var personaData: PersonaDataOptions
+
+    @Option(help: "System: dialogue, dialogue-persona, paml.")
+    var system: DialogueSystem = .dialogue
+
+    @Option(help: "Checkpoint folder (resumes from it when it holds a checkpoint of the same configuration).")
+    var out: String
+
+    @Option(help: "Start from this checkpoint's weights (e.g. PAML from a pre-trained dialogue model).")
+    var initFrom: String?
+
+    @Option(help: "Training steps (meta-iterations for paml).") var steps = 2000
+    @Option(help: "Examples per batch (per support/query set for paml).") var batchSize = 32
+    @Option(help: "Adam learning rate (supervised systems).") var learningRate: Float = 1e-3
+    @Option(help: "Training seed.") var seed: UInt64 = 1
+    @Option(help: "Validate every this many steps.") var validateEvery = 200
+    @Option(help: "Save a resumable checkpoint every this many steps.") var checkpointEvery = 100
+
+    @Option(help: "Transformer layers (PAML: 6).") var layers = 6
+    @Option(help: "Model width (PAML: 300).") var width = 300
+    @Option(help: "Attention heads (PAML: 4).") var heads = 4
+    @Option(help: "Total key/value depth (PAML: 40).") var keyDepth = 40
+    @Option(help: "Feed-forward width (PAML: 50).") var filterSize = 50
+    @Option(help: "Dropout on sub-layer outputs.") var dropout: Float = 0.1
+    @Option(help: "Label smoothing (supervised systems).") var labelSmoothing: Float = 0.1
+    @Option(help: "Least count of a word to enter the vocabulary.") var minCount = 2
+
+    @Option(help: "PAML inner SGD learning rate alpha.") var innerLearningRate: Float = 0.01
+    @Option(help: "PAML outer Adam learning rate beta.") var outerLearningRate: Float = 0.0003
+    @Option(help: "PAML personas per meta-batch.") var metaBatchSize = 16
+    @Option(help: "PAML meta-gradient: first-order, second-order, reptile.") var metaGradient: MetaGradient = .firstOrder
+    @Option(help: "PAML validation: personas adapted on k dialogues.") var validationPersonas = 10
+
+    func run() throws {
+        setBLASThreads(2)
+        let dataset = try personaData.load()
+        let vocabulary: Vocabulary
+        var initial: Parameters?
+        var modelConfig: Seq2SeqConfig
+        if let initFrom {
+            let folder = URL(fileURLWithPath: initFrom)
+            let (saved, checkpoint) = try Checkpoint.load(from: folder, as: DialogueModelConfig.self, kind: "dialogue") {
+                Seq2Seq(config: $0.model).initialParameters(seed: 0)
+            }
+            vocabulary = try Vocabulary.load(from: folder.appendingPathComponent("vocab.txt"))
+            modelConfig = saved.model
+            initial = checkpoint.parameters
+            print("initialised from \(initFrom) (\(saved.system.rawValue))")
+        } else {
+            vocabulary = buildVocabulary(dataset, minCount: minCount)
+            modelConfig = Seq2SeqConfig(
+                vocabularySize: vocabulary.count, embeddingWidth: 50,
+                transformer: TransformerConfig(layers: layers, width: width, heads: heads, keyDepth: keyDepth,
+                                               valueDepth: keyDepth, filterSize: filterSize, inputDropout: dropout,
+                                               layerDropout: dropout, attentionDropout: 0, reluDropout: dropout),
+                labelSmoothing: labelSmoothing)
+        }
+        if system == .paml { modelConfig.labelSmoothing = 0 }   // MAML's losses are plain NLL, as in the release
+        let format = DialogueFormat(includesPersona: system == .dialoguePersona)
+        let config = DialogueModelConfig(system: system, model: modelConfig, format: format, dataSeed: personaData.dataSeed)
+        let corpus = PersonaCorpus(dataset: dataset, encoder: ExampleEncoder(vocabulary: vocabulary, format: format))
+        let trainer = DialogueTrainer(config: config, corpus: corpus)
+        if initial == nil {
+            let glove = try GloVe.load(directory: personaData.data.corpusRoot.file("glove"))
+            let (matrix, coverage) = glove.embeddingMatrix(for: vocabulary, seed: seed)
+            print(String(format: "vocabulary %d words, GloVe covers %.1f%% of types", vocabulary.count, coverage.typeFraction * 100))
+            initial = trainer.model.initialParameters(seed: seed, pretrained: matrix)
+        }
+        let options = TrainingOptions(steps: steps, batchSize: batchSize, learningRate: learningRate, seed: seed,
+                                      validateEvery: validateEvery, checkpointEvery: checkpointEvery,
+                                      checkpointFolder: URL(fileURLWithPath: out))
+        switch system {
+        case .dialogue, .dialoguePersona:
+            _ = try trainer.trainSupervised(initial: initial!, options: options)
+        case .paml:
+            var maml = MAMLConfig()
+            maml.innerLearningRate = innerLearningRate
+            maml.outerLearningRate = outerLearningRate
+            maml.metaBatchSize = metaBatchSize
+            maml.metaGradient = metaGradient
+            let validation = KShotProtocol(shots: [3], steps: 1, learningRate: innerLearningRate, batchSize: batchSize,
+                                           maxPersonas: validationPersonas, heldOutPerPersona: 2)
+            _ = try trainer.trainPAML(initial: initial!, maml: maml, options: options, validation: validation)
+        }
+        print("saved \(out) (resumable) and \(out)/best (best validation)")
+    }
+}
+
+extension DialogueSystem: ExpressibleByArgument {}
+extension MetaGradient: ExpressibleByArgument {}

@@ -1,0 +1,90 @@
+import XCTest
+import Autograd
+import Dialogue
+import Foundation
+import MetaLearning
+import NN
+import Tensor
+import Text
+import TestSupport
+
+/// Synthetic personas: persona p answers every history with its own fixed 3-token signature, so a few
+/// dialogues of a persona tell an adapted model what to say.
+final class PersonaTrainingTests: XCTestCase {
+    let vocabulary = try! Vocabulary(words: (0..<20).map { "w\($0)" })
+    let modelConfig = Seq2SeqConfig(
+        vocabularySize: 24, embeddingWidth: 6,
+        transformer: TransformerConfig(layers: 1, width: 8, heads: 2, keyDepth: 8, valueDepth: 8, filterSize: 16),
+        labelSmoothing: 0)
+
+    func corpus() -> PersonaCorpus {
+        var rng = SeededGenerator(seed: 1)
+        func persona(_ p: Int) -> EncodedPersona {
+            // Persona 3 (valid/test) recombines tokens of the training personas' signatures.
+            let signature = p < 3 ? [4 + p, 8 + p, 12 + p] : [4, 9, 14]
+            let dialogues = (0..<4).map { _ in
+                (0..<3).map { _ in EncodedExample(source: (0..<4).map { _ in 16 + Int(rng.next() % 8) }, response: signature) }
+            }
+            return EncodedPersona(id: "p\(p)", dialogues: dialogues)
+        }
+        return PersonaCorpus(encoder: ExampleEncoder(vocabulary: vocabulary, format: DialogueFormat()),
+                             personas: [.train: (0..<3).map(persona), .valid: [persona(3)], .test: [persona(3)]])
+    }
+
+    func config(_ system: DialogueSystem) -> DialogueModelConfig {
+        DialogueModelConfig(system: system, model: modelConfig, format: DialogueFormat(), dataSeed: 0)
+    }
+
+    func testZeroShotIsUnadaptedPerplexityAndAdaptationHelps() {
+        let model = Seq2Seq(config: modelConfig)
+        let parameters = model.initialParameters(seed: 2)
+        let personas = corpus().personas[.test]!
+        var kshot = KShotProtocol(shots: [0, 3], steps: 20, learningRate: 0.1)
+        let zero = kshot.evaluate(model: model, parameters: parameters, personas: personas, k: 0)
+        let all = personas[0].dialogues.flatMap { $0 }
+        let direct = perplexity(model, parameters, batches: makeBatches(all, batchSize: 64, shuffleSeed: nil))
+        assertClose(Float(zero.perplexity), Float(direct.ppl), relative: 1e-4)
+        XCTAssertEqual(zero.heldOutDialogues, 4)
+        let three = kshot.evaluate(model: model, parameters: parameters, personas: personas, k: 3)
+        XCTAssertLessThan(three.perplexity, zero.perplexity * 0.5, "3-shot adaptation did not help")
+        kshot.steps = 0
+        let none = kshot.evaluate(model: model, parameters: parameters, personas: personas, k: 3)
+        assertClose(Float(none.perplexity), Float(zero.perplexity), relative: 1e-4)
+        XCTAssertEqual(kshot.evaluate(model: model, parameters: parameters, personas: personas, k: 4).skippedPersonas, 1)
+    }
+
+    /// An interrupted run resumed from its checkpoint ends with exactly the weights of an uninterrupted run.
+    func testSupervisedTrainingResumesExactly() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("paml-resume-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let trainer = DialogueTrainer(config: config(.dialogue), corpus: corpus())
+        let initial = trainer.model.initialParameters(seed: 3)
+        let straight = try trainer.trainSupervised(initial: initial, options: TrainingOptions(steps: 6, batchSize: 4, validateEvery: 100))
+        _ = try trainer.trainSupervised(initial: initial, options: TrainingOptions(
+            steps: 3, batchSize: 4, validateEvery: 100, checkpointEvery: 3, checkpointFolder: folder))
+        let resumed = try trainer.trainSupervised(initial: initial, options: TrainingOptions(
+            steps: 6, batchSize: 4, validateEvery: 100, checkpointEvery: 3, checkpointFolder: folder))
+        for (name, tensor) in straight {
+            XCTAssertEqual(resumed.require(name), tensor, "\(name) differs after resume")
+        }
+        XCTAssertNotEqual(straight.require("embedding.weight"), initial.require("embedding.weight"))
+    }
+
+    /// PAML meta-training on personas whose identity is only visible through their dialogues must make
+    /// k-shot adaptation to a new persona (a new combination of known tokens) work better than it did
+    /// before meta-training.
+    func testPAMLImprovesAdaptedPerplexity() throws {
+        let trainer = DialogueTrainer(config: config(.paml), corpus: corpus())
+        let initial = trainer.model.initialParameters(seed: 4)
+        let kshot = KShotProtocol(shots: [1], steps: 3, learningRate: 0.05)
+        var maml = MAMLConfig()
+        maml.metaBatchSize = 3
+        maml.outerLearningRate = 0.01
+        let before = kshot.evaluate(model: trainer.model, parameters: initial, personas: trainer.corpus.personas[.test]!, k: 1)
+        let trained = try trainer.trainPAML(initial: initial, maml: maml,
+                                            options: TrainingOptions(steps: 60, batchSize: 8, validateEvery: 1000),
+                                            validation: kshot)
+        let after = kshot.evaluate(model: trainer.model, parameters: trained, personas: trainer.corpus.personas[.test]!, k: 1)
+        XCTAssertLessThan(after.perplexity, before.perplexity / 2)
+    }
+}
