@@ -47,7 +47,8 @@ extension Tensor {
         if !sharedB {
             precondition(Array(b.shape.dropLast(2)) == batchShape, "matmul batch shapes differ: \(a.shape) x \(b.shape)")
         }
-        var out = [Float](repeating: 0, count: batch * m * n)
+        // sgemm with beta = 0 never reads C, so the output needs no zero fill.
+        var out = uninitializedScalars(batch * m * n)
         a.scalars.withUnsafeBufferPointer { pa in
             b.scalars.withUnsafeBufferPointer { pb in
                 out.withUnsafeMutableBufferPointer { po in

@@ -51,6 +51,12 @@ public struct PersonaExample: Equatable, Sendable {
     /// Earlier turns, oldest first (both speakers).
     public var history: [String]
     public var response: String
+
+    public init(persona: [String], history: [String], response: String) {
+        self.persona = persona
+        self.history = history
+        self.response = response
+    }
 }
 
 /// One dialogue side: a speaker with a persona, and one example per turn of that speaker that has history.
