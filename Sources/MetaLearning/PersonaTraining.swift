@@ -101,9 +101,14 @@ public struct TrainingOptions: Sendable {
     public var checkpointFolder: URL?
     /// Global-norm gradient clip (PAML: 2.0).
     public var gradientClip: Float
+    /// Supervised validation scores the first this many meta-valid examples (a fixed subset keeps
+    /// validation cheap and comparable across steps).
+    public var validationExamples: Int
 
     public init(steps: Int, batchSize: Int = 32, learningRate: Float = 1e-3, seed: UInt64 = 0, validateEvery: Int = 200,
-                checkpointEvery: Int = 200, checkpointFolder: URL? = nil, gradientClip: Float = 2.0) {
+                checkpointEvery: Int = 200, checkpointFolder: URL? = nil, gradientClip: Float = 2.0,
+                validationExamples: Int = 2000) {
+        self.validationExamples = validationExamples
         self.steps = steps
         self.batchSize = batchSize
         self.learningRate = learningRate
@@ -180,7 +185,8 @@ public struct DialogueTrainer {
             print("resumed from \(options.checkpointFolder!.path) at step \(progress.step)")
         }
         let trainExamples = corpus.examples(in: .train)
-        let validBatches = makeBatches(corpus.examples(in: .valid), batchSize: 64, shuffleSeed: nil)
+        let validBatches = makeBatches(Array(corpus.examples(in: .valid).prefix(options.validationExamples)),
+                                       batchSize: 64, shuffleSeed: nil)
         let epochBatches = (trainExamples.count + options.batchSize - 1) / options.batchSize
         var epochCache: (epoch: Int, batches: [Seq2SeqBatch]) = (-1, [])
         var reporter = ProgressReporter(label: config.system.rawValue, total: options.steps)

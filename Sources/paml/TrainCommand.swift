@@ -48,6 +48,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Training seed.") var seed: UInt64 = 1
     @Option(help: "Validate every this many steps.") var validateEvery = 200
     @Option(help: "Save a resumable checkpoint every this many steps.") var checkpointEvery = 100
+    @Option(help: "Meta-valid examples scored at each supervised validation.") var validationExamples = 2000
 
     @Option(help: "Transformer layers (PAML: 6).") var layers = 6
     @Option(help: "Model width (PAML: 300).") var width = 300
@@ -101,7 +102,7 @@ struct TrainCommand: ParsableCommand {
         }
         let options = TrainingOptions(steps: steps, batchSize: batchSize, learningRate: learningRate, seed: seed,
                                       validateEvery: validateEvery, checkpointEvery: checkpointEvery,
-                                      checkpointFolder: URL(fileURLWithPath: out))
+                                      checkpointFolder: URL(fileURLWithPath: out), validationExamples: validationExamples)
         switch system {
         case .dialogue, .dialoguePersona:
             _ = try trainer.trainSupervised(initial: initial!, options: options)
