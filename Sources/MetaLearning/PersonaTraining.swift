@@ -157,10 +157,12 @@ public struct DialogueTrainer {
         try corpus.encoder.vocabulary.save(to: folder.appendingPathComponent("vocab.txt"))
     }
 
-    /// Loads a resumable state from `folder` when it holds one with the same config.
-    func resume(from folder: URL?) throws -> (Parameters, OptimizerState?, TrainingProgress)? {
-        guard let folder, FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) else {
-            return nil
+    /// Continues from the resumable checkpoint in `options.checkpointFolder` when there is one with the
+    /// same config: replaces `parameters` and the optimizer state, and returns the saved progress.
+    func resume(_ parameters: inout Parameters, _ optimizer: inout Adam, options: TrainingOptions) throws -> TrainingProgress {
+        guard let folder = options.checkpointFolder,
+              FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) else {
+            return TrainingProgress()
         }
         let (saved, checkpoint) = try Checkpoint.load(from: folder, as: DialogueModelConfig.self, kind: "dialogue") {
             Seq2Seq(config: $0.model).initialParameters(seed: 0)
@@ -169,7 +171,32 @@ public struct DialogueTrainer {
             throw CheckpointError.badConfig(file: folder.appendingPathComponent("config.json"),
                                             reason: "it was trained with another configuration; use a fresh --out folder")
         }
-        return (checkpoint.parameters, checkpoint.optimizer, TrainingProgress(metadata: checkpoint.metadata))
+        parameters = checkpoint.parameters
+        if let state = checkpoint.optimizer { try optimizer.restore(state) }
+        let progress = TrainingProgress(metadata: checkpoint.metadata)
+        print("resumed from \(folder.path) at step \(progress.step)")
+        return progress
+    }
+
+    /// After a step: keeps the best model on validation (`<folder>/best`) and saves the resumable state
+    /// when due. Returns the text for the progress line.
+    func bookkeeping(_ parameters: Parameters, _ optimizer: Adam, _ progress: inout TrainingProgress,
+                     options: TrainingOptions, validation: (name: String, value: Double)?) throws -> String {
+        var extra = ""
+        if let (name, value) = validation {
+            extra = "\(name) " + String(format: "%.2f", value)
+            if value < progress.bestValidation, let folder = options.checkpointFolder {
+                progress.bestValidation = value
+                try save(parameters, to: folder.appendingPathComponent("best"),
+                         metadata: [name: String(format: "%.4f", value), "step": "\(progress.step)"])
+                extra += " (best, saved)"
+            }
+        }
+        if let folder = options.checkpointFolder,
+           progress.step % options.checkpointEvery == 0 || progress.step == options.steps {
+            try save(parameters, to: folder, optimizer: optimizer.state, metadata: progress.metadata)
+        }
+        return extra
     }
 
     /// Supervised training on every meta-train example (the Dialogue and Dialogue+Persona systems).
@@ -177,13 +204,7 @@ public struct DialogueTrainer {
     public func trainSupervised(initial: Parameters, options: TrainingOptions) throws -> Parameters {
         var parameters = initial
         var optimizer = Adam(learningRate: options.learningRate)
-        var progress = TrainingProgress()
-        if let (saved, state, savedProgress) = try resume(from: options.checkpointFolder) {
-            parameters = saved
-            if let state { try optimizer.restore(state) }
-            progress = savedProgress
-            print("resumed from \(options.checkpointFolder!.path) at step \(progress.step)")
-        }
+        var progress = try resume(&parameters, &optimizer, options: options)
         let trainExamples = corpus.examples(in: .train)
         let validBatches = makeBatches(Array(corpus.examples(in: .valid).prefix(options.validationExamples)),
                                        batchSize: 64, shuffleSeed: nil)
@@ -206,22 +227,10 @@ public struct DialogueTrainer {
             gradients.clipGlobalNorm(options.gradientClip)
             optimizer.update(&parameters, gradients: gradients)
             progress.step += 1
-            var extra = ""
-            if progress.step % options.validateEvery == 0 || progress.step == options.steps {
-                let ppl = perplexity(model, parameters, batches: validBatches).ppl
-                extra = String(format: "valid ppl %.2f", ppl)
-                if ppl < progress.bestValidation, let folder = options.checkpointFolder {
-                    progress.bestValidation = ppl
-                    try save(parameters, to: folder.appendingPathComponent("best"),
-                             metadata: ["validPerplexity": String(format: "%.4f", ppl), "step": "\(progress.step)"])
-                    extra += " (best, saved)"
-                }
-            }
+            let due = progress.step % options.validateEvery == 0 || progress.step == options.steps
+            let validation = due ? ("validPerplexity", perplexity(model, parameters, batches: validBatches).ppl) : nil
+            let extra = try bookkeeping(parameters, optimizer, &progress, options: options, validation: validation)
             reporter.update(step: progress.step, loss: loss, work: Double(batch.targetTokenCount), extra: extra)
-            if let folder = options.checkpointFolder,
-               progress.step % options.checkpointEvery == 0 || progress.step == options.steps {
-                try save(parameters, to: folder, optimizer: optimizer.state, metadata: progress.metadata)
-            }
         }
         return parameters
     }
@@ -233,13 +242,7 @@ public struct DialogueTrainer {
                           validation: KShotProtocol) throws -> Parameters {
         var parameters = initial
         var optimizer = Adam(learningRate: mamlConfig.outerLearningRate)
-        var progress = TrainingProgress()
-        if let (saved, state, savedProgress) = try resume(from: options.checkpointFolder) {
-            parameters = saved
-            if let state { try optimizer.restore(state) }
-            progress = savedProgress
-            print("resumed from \(options.checkpointFolder!.path) at meta-step \(progress.step)")
-        }
+        var progress = try resume(&parameters, &optimizer, options: options)
         let maml = MAML<Seq2SeqBatch>(config: mamlConfig) { [model] g, batch in model.loss(g, batch) }
         let personas = (corpus.personas[.train] ?? []).filter { $0.dialogues.count >= 2 }
         precondition(!personas.isEmpty, "no meta-train persona has two dialogues")
@@ -263,24 +266,12 @@ public struct DialogueTrainer {
             progress.step += 1
             let meanQuery = outcomes.map(\.queryLossAfter).reduce(0, +) / Float(outcomes.count)
             let tokens = tasks.reduce(0) { $0 + $1.support[0].targetTokenCount + $1.query[0].targetTokenCount }
-            var extra = ""
-            if progress.step % options.validateEvery == 0 || progress.step == options.steps {
-                let result = validation.evaluate(model: model, parameters: parameters,
-                                                 personas: corpus.personas[.valid] ?? [], k: validation.shots.last ?? 1)
-                extra = String(format: "valid %d-shot ppl %.2f", validation.shots.last ?? 1, result.perplexity)
-                if result.perplexity < progress.bestValidation, let folder = options.checkpointFolder {
-                    progress.bestValidation = result.perplexity
-                    try save(parameters, to: folder.appendingPathComponent("best"),
-                             metadata: ["validAdaptedPerplexity": String(format: "%.4f", result.perplexity),
-                                        "step": "\(progress.step)"])
-                    extra += " (best, saved)"
-                }
-            }
+            let due = progress.step % options.validateEvery == 0 || progress.step == options.steps
+            let adapted = due ? validation.evaluate(model: model, parameters: parameters,
+                                                    personas: corpus.personas[.valid] ?? [], k: validation.shots.last ?? 1) : nil
+            let extra = try bookkeeping(parameters, optimizer, &progress, options: options,
+                                        validation: adapted.map { ("validAdapted\($0.k)ShotPerplexity", $0.perplexity) })
             reporter.update(step: progress.step, loss: meanQuery, work: Double(tokens), extra: extra)
-            if let folder = options.checkpointFolder,
-               progress.step % options.checkpointEvery == 0 || progress.step == options.steps {
-                try save(parameters, to: folder, optimizer: optimizer.state, metadata: progress.metadata)
-            }
         }
         return parameters
     }
