@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks with ratios against references measured in the same run.",
-        subcommands: [BenchCore.self]
+        subcommands: [BenchCore.self, BenchDialogue.self]
     )
 }
 
