@@ -181,16 +181,30 @@ public struct BertEncoder: Sendable {
     /// Last hidden states [B, T, C] of a padded batch; padded keys are never attended to (their own rows
     /// are computed but meaningless). Dropout (hidden and attention) applies when `g.training`.
     public func callAsFunction(_ g: Graph, _ batch: BertBatch) -> Var {
-        let (bsz, t, c) = (batch.batchSize, batch.length, config.hiddenSize)
+        encode(g, embed(g, batch), batch: batch, layers: 0..<config.layers)
+    }
+
+    /// The embedding stage: LN(word + position + segment embeddings) [B, T, C].
+    public func embed(_ g: Graph, _ batch: BertBatch) -> Var {
+        let (bsz, t) = (batch.batchSize, batch.length)
         precondition(t <= config.maxPositions, "sequence length \(t) exceeds \(config.maxPositions) positions")
         let positions = (0..<bsz).flatMap { _ in 0..<t }                                    // [B*T]
-        var x = wordEmbeddings(g, batch.inputIDs, shape: [bsz, t])                          // [B, T, C]
+        let x = wordEmbeddings(g, batch.inputIDs, shape: [bsz, t])                          // [B, T, C]
             + positionEmbeddings(g, positions, shape: [bsz, t])                              // [B, T, C]
             + typeEmbeddings(g, batch.tokenTypeIDs, shape: [bsz, t])                         // [B, T, C]
-        x = g.dropout(embeddingNorm(g, x), rate: config.hiddenDropout)                      // [B, T, C]
+        return g.dropout(embeddingNorm(g, x), rate: config.hiddenDropout)                   // [B, T, C]
+    }
+
+    /// Runs blocks `layers` on hidden states x [B, T, C] of `batch` (its mask hides padded keys), so a
+    /// fine-tuned top can start from cached outputs of frozen lower blocks.
+    public func encode(_ g: Graph, _ input: Var, batch: BertBatch, layers: Range<Int>) -> Var {
+        let (bsz, t, c) = (batch.batchSize, batch.length, config.hiddenSize)
+        precondition(input.shape == [bsz, t, c], "encode: input \(input.shape) for a [\(bsz), \(t), \(c)] batch")
+        precondition(layers.lowerBound >= 0 && layers.upperBound <= config.layers, "encode: layers \(layers) of \(config.layers)")
+        var x = input
         let padding = batch.attentionMask.map { $0 == 0 }                                  // [B*T]
         let mask = AttentionMask(keyPadding: padding.contains(true) ? padding : nil)
-        for l in 0..<config.layers {
+        for l in layers {
             let b = block(l)
             let q = splitHeads(b.query(g, x), heads: config.heads)                           // [B, H, T, D]
             let k = splitHeads(b.key(g, x), heads: config.heads)                             // [B, H, T, D]

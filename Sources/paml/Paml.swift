@@ -10,6 +10,6 @@ struct Paml: ParsableCommand {
         Data is read from --data, or the PAML_DATA environment variable, or ../shared/corpora.
         Trained models ship in Checkpoints/; results and how to rerun them are in Evaluation/.
         """,
-        subcommands: [DataCommand.self, TrainCommand.self, ExperimentCommand.self, ChatCommand.self, GenerateCommand.self, AdaptCommand.self, BenchCommand.self, BleuCommand.self, RecommendCommand.self]
+        subcommands: [DataCommand.self, TrainCommand.self, ExperimentCommand.self, ChatCommand.self, GenerateCommand.self, AdaptCommand.self, BenchCommand.self, BleuCommand.self, RecommendCommand.self, NLICommand.self, ScoreCommand.self]
     )
 }

@@ -1,0 +1,128 @@
+import Foundation
+import Autograd
+import Text
+
+// Persona consistency C (Madotto et al. 2019, §4, following Welleck et al. 2019):
+//   C(u) = Σ_{p ∈ persona} NLI(u, p),  NLI = +1 entailment, 0 neutral, -1 contradiction,
+// with premise = the generated utterance u and hypothesis = the persona sentence p (does what the speaker
+// said entail / contradict the persona fact?). A response is scored against every sentence of its own persona.
+
+/// Anything that labels premise/hypothesis pairs (the fine-tuned classifier, or a stub in tests).
+public protocol NLIPredictor {
+    func predict(_ pairs: [(premise: String, hypothesis: String)]) -> [NLILabel]
+}
+
+/// The trained classifier with its tokenizer and full parameters.
+public struct NLIModel: NLIPredictor {
+    public let classifier: NLIClassifier
+    public let parameters: Parameters
+    public let tokenizer: WordPieceTokenizer
+    public var batchSize = 64
+
+    public init(classifier: NLIClassifier, parameters: Parameters, tokenizer: WordPieceTokenizer) {
+        self.classifier = classifier
+        self.parameters = parameters
+        self.tokenizer = tokenizer
+    }
+
+    /// Loads `checkpoint` with the pretrained MiniLM folder (weights of the frozen blocks, vocab.txt).
+    public init(checkpoint: URL, pretrained: URL) throws {
+        let (classifier, parameters, _) = try NLIClassifier.load(checkpoint: checkpoint, pretrained: pretrained)
+        self.init(classifier: classifier, parameters: parameters,
+                  tokenizer: try WordPieceTokenizer(vocabularyFile: pretrained.appendingPathComponent("vocab.txt")))
+    }
+
+    public func predict(_ pairs: [(premise: String, hypothesis: String)]) -> [NLILabel] {
+        classifier.predict(classifier.encode(pairs, tokenizer: tokenizer), parameters: parameters, batchSize: batchSize)
+    }
+}
+
+/// One scored utterance: a label per persona sentence and C.
+public struct UtteranceConsistency: Equatable, Sendable {
+    public var utterance: String
+    public var persona: [String]
+    public var labels: [NLILabel]
+    /// Σ of the labels' consistency values.
+    public var score: Int { labels.reduce(0) { $0 + $1.consistency } }
+}
+
+public struct ConsistencyScorer {
+    public let predictor: any NLIPredictor
+
+    public init(predictor: any NLIPredictor) { self.predictor = predictor }
+
+    /// Scores every (utterance, persona) item with one batched NLI call (premise u, hypothesis p).
+    public func score(_ items: [(utterance: String, persona: [String])]) -> [UtteranceConsistency] {
+        let pairs = items.flatMap { item in item.persona.map { (premise: item.utterance, hypothesis: $0) } }
+        let labels = predictor.predict(pairs)
+        precondition(labels.count == pairs.count, "predictor returned \(labels.count) labels for \(pairs.count) pairs")
+        var out: [UtteranceConsistency] = []
+        var next = 0
+        for item in items {
+            out.append(UtteranceConsistency(utterance: item.utterance, persona: item.persona,
+                                            labels: Array(labels[next..<(next + item.persona.count)])))
+            next += item.persona.count
+        }
+        return out
+    }
+
+    /// Mean C over utterances (0 for none): Σ C / count.
+    public static func meanScore(_ scored: [UtteranceConsistency]) -> Double {
+        scored.isEmpty ? 0 : Double(scored.reduce(0) { $0 + $1.score }) / Double(scored.count)
+    }
+}
+
+/// Utterances to score, read from a transcript.
+public struct TranscriptTurn: Equatable, Sendable {
+    public var line: Int
+    public var speaker: String
+    public var text: String
+    public var persona: [String]
+}
+
+public enum Transcript {
+    /// JSONL (first non-empty line starts with "{") or ConvAI2 text ("1 your persona: ..." lines, then
+    /// "<n> partner\tresponse"; the responses are scored against "your persona" lines).
+    public static func read(_ url: URL) throws -> [TranscriptTurn] {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw TextError(file: url.path, "unreadable: \(error.localizedDescription)")
+        }
+        let firstLine = text.split(separator: "\n").first { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        if firstLine?.trimmingCharacters(in: .whitespaces).hasPrefix("{") == true {
+            return try parseJSONL(text, file: url.path)
+        }
+        return try ConvAI2.readEpisodes(url, personaPrefix: "your persona:").flatMap { episode in
+            episode.pairs.enumerated().map {
+                TranscriptTurn(line: episode.line + episode.persona.count + $0.offset, speaker: "self",
+                               text: $0.element.response, persona: episode.persona)
+            }
+        }
+    }
+
+    /// One JSON object per line: {"speaker": String, "text": String, "persona": [String]}; blank lines are
+    /// skipped. Errors name file and line: not JSON, a missing or mistyped field, empty text.
+    /// Turns with an empty persona are returned too (they score C = 0).
+    public static func parseJSONL(_ text: String, file: String) throws -> [TranscriptTurn] {
+        struct Turn: Decodable { var speaker: String; var text: String; var persona: [String] }
+        var out: [TranscriptTurn] = []
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            if line.isEmpty { continue }
+            let turn: Turn
+            do { turn = try JSONDecoder().decode(Turn.self, from: Data(line.utf8)) } catch let DecodingError.keyNotFound(key, _) {
+                throw TextError(file: file, line: index + 1, "missing field \"\(key.stringValue)\" (need speaker, text, persona)")
+            } catch let DecodingError.typeMismatch(_, context) {
+                let field = context.codingPath.first?.stringValue ?? "?"
+                throw TextError(file: file, line: index + 1, "field \"\(field)\" has the wrong type (speaker/text: string, persona: list of strings)")
+            } catch {
+                throw TextError(file: file, line: index + 1, "not a JSON object: \(String(line.prefix(40)).debugDescription)")
+            }
+            guard !turn.text.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw TextError(file: file, line: index + 1, "empty \"text\"")
+            }
+            out.append(TranscriptTurn(line: index + 1, speaker: turn.speaker, text: turn.text, persona: turn.persona))
+        }
+        return out
+    }
+}

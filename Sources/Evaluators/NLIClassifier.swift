@@ -1,0 +1,196 @@
+import Foundation
+import Tensor
+import Autograd
+import NN
+import Text
+
+// NLI cross-encoder for the consistency score C (Welleck et al. 2019; Madotto et al. 2019, PAML §4):
+// BertEncoder over "[CLS] premise [SEP] hypothesis [SEP]", mean-pooled, then a Linear head -> 3 labels.
+//
+// Shapes: B batch, T time, C hidden width, K labels (3).
+//
+// Design notes
+// - Pooling: mean over real tokens, not the [CLS] state. all-MiniLM-L6-v2 was trained (sentence-transformers)
+//   with mean pooling and its [CLS] state carries no training objective; with only the top blocks adapted,
+//   the mean is the better-conditioned input for the head.
+// - Only the top `trainedLayers` blocks and the head are fine-tuned; the embeddings and lower blocks stay the
+//   pretrained ones, loaded from the pip package at run time. The checkpoint holds only the trained tensors
+//   (2 blocks of 1.77 M floats + head = 14 MB), so it ships in the repository.
+// - Training caches the frozen lower blocks' outputs once per example (exact: with key-padding masks the
+//   rows of real tokens do not depend on padding), so an epoch costs only the top blocks' forward/backward.
+// - Parameter names are Hugging Face's BertForSequenceClassification names: `bert.encoder.layer.5...`,
+//   `classifier.weight` [K, C], `classifier.bias` [K].
+
+/// The classifier's saved configuration.
+public struct NLIConfig: Codable, Equatable, Sendable {
+    public var bert: BertConfig
+    /// Top blocks that are fine-tuned and saved in the checkpoint.
+    public var trainedLayers: Int
+    /// Longest "[CLS] premise [SEP] hypothesis [SEP]" in WordPiece ids (longer pairs are truncated).
+    public var maxLength: Int
+
+    public init(bert: BertConfig = .miniLM, trainedLayers: Int = 2, maxLength: Int = 128) {
+        precondition((0...bert.layers).contains(trainedLayers), "trainedLayers \(trainedLayers) outside 0...\(bert.layers)")
+        self.bert = bert
+        self.trainedLayers = trainedLayers
+        self.maxLength = maxLength
+    }
+}
+
+public struct NLIClassifier: Sendable {
+    public static let checkpointKind = "paml.nli"
+    public let config: NLIConfig
+    public let encoder: BertEncoder
+    public let head: Linear
+
+    public init(config: NLIConfig) {
+        self.config = config
+        encoder = BertEncoder(config: config.bert, prefix: "bert.")
+        head = Linear(name: "classifier", inputSize: config.bert.hiddenSize, outputSize: NLILabel.allCases.count)
+    }
+
+    /// Blocks kept at their pretrained values.
+    public var frozenLayers: Range<Int> { 0..<(config.bert.layers - config.trainedLayers) }
+    /// Blocks fine-tuned (and saved).
+    public var trainedLayers: Range<Int> { (config.bert.layers - config.trainedLayers)..<config.bert.layers }
+
+    /// Whether `name` is a fine-tuned (saved) tensor: the head or a block in `trainedLayers`.
+    public func isTrained(_ name: String) -> Bool {
+        if name.hasPrefix(head.name + ".") { return true }
+        return trainedLayers.contains { name.hasPrefix("\(encoder.prefix)encoder.layer.\($0).") }
+    }
+
+    /// The trained subset of `parameters`, in order.
+    public func trainedSubset(_ parameters: Parameters) -> Parameters {
+        Parameters(parameters.filter { isTrained($0.name) }.map { ($0.name, $0.tensor) })
+    }
+
+    /// Names and shapes of the saved tensors (for strict checkpoint loading).
+    public func trainedShapes() -> Parameters {
+        var out = Parameters()
+        for (name, shape) in encoder.parameterShapes() where isTrained(name) { out[name] = Tensor(zeros: shape) }
+        out["\(head.name).weight"] = Tensor(zeros: [head.outputSize, head.inputSize])
+        out["\(head.name).bias"] = Tensor(zeros: [head.outputSize])
+        return out
+    }
+
+    /// The head on pooled states: hidden [B, T, C] -> logits [B, K]; dropout before the head when training.
+    public func logits(_ g: Graph, hidden: Var, batch: BertBatch) -> Var {
+        let pooled = BertEncoder.meanPool(g, hidden, mask: batch.attentionMask)            // [B, C]
+        return head(g, g.dropout(pooled, rate: config.bert.hiddenDropout))                  // [B, K]
+    }
+
+    /// Full forward: logits [B, K] of a batch of encoded pairs.
+    public func callAsFunction(_ g: Graph, _ batch: BertBatch) -> Var {
+        logits(g, hidden: encoder(g, batch), batch: batch)
+    }
+
+    /// Logits [B, K] from the frozen blocks' output [B, T, C] (training on cached states).
+    public func logits(_ g: Graph, frozenOutput: Var, batch: BertBatch) -> Var {
+        logits(g, hidden: encoder.encode(g, frozenOutput, batch: batch, layers: trainedLayers), batch: batch)
+    }
+
+    /// A fresh head (Normal(0, 0.02) weight, zero bias, as BERT) added to `parameters`.
+    public func initializeHead(into parameters: inout Parameters, seed: UInt64) {
+        var rng = SeededGenerator(seed: seed)
+        parameters["\(head.name).weight"] = Tensor.randomNormal([head.outputSize, head.inputSize], std: 0.02, using: &rng)
+        parameters["\(head.name).bias"] = Tensor(zeros: [head.outputSize])
+    }
+
+    /// Loads a trained checkpoint and completes it with the pretrained encoder from `pretrained`
+    /// (a MiniLM folder): the saved tensors replace the pretrained ones of the same names.
+    public static func load(checkpoint folder: URL, pretrained: URL) throws -> (classifier: NLIClassifier, parameters: Parameters, checkpoint: Checkpoint) {
+        let (config, checkpoint) = try Checkpoint.load(from: folder, as: NLIConfig.self, kind: checkpointKind,
+                                                       expecting: { NLIClassifier(config: $0).trainedShapes() })
+        let (_, base) = try BertEncoder.loadPretrained(from: pretrained, prefix: "bert.")
+        guard try BertConfig(contentsOf: pretrained.appendingPathComponent("config.json")) == config.bert else {
+            throw CheckpointError.badConfig(file: folder, reason: "BERT config differs from the pretrained model's in \(pretrained.path)")
+        }
+        var parameters = base
+        for (name, tensor) in checkpoint.parameters { parameters[name] = tensor }
+        return (NLIClassifier(config: config), parameters, checkpoint)
+    }
+
+    /// Encodes pairs with the tokenizer ("[CLS] premise [SEP] hypothesis [SEP]", truncated to maxLength).
+    public func encode(_ pairs: [(premise: String, hypothesis: String)], tokenizer: WordPieceTokenizer) -> [BertEncoding] {
+        pairs.map { tokenizer.encode(premise: $0.premise, hypothesis: $0.hypothesis, maxLength: config.maxLength) }
+    }
+
+    /// Label probabilities [N, K] for encoded pairs, in input order; batches of `batchSize` sorted by length
+    /// so padding stays small. Inference: no dropout, nothing recorded for backward.
+    public func probabilities(_ encodings: [BertEncoding], parameters: Parameters, batchSize: Int = 64) -> Tensor {
+        let k = head.outputSize
+        var out = [Float](repeating: 0, count: encodings.count * k)
+        for indices in lengthSortedBatches(encodings.map(\.count), batchSize: batchSize) {
+            let batch = BertBatch(indices.map { encodings[$0] })
+            let g = Graph(parameters: parameters, trainable: false)
+            let logits = self(g, batch).value                                               // [B, K]
+            logits.scalars.withUnsafeBufferPointer { p in
+                for (row, index) in indices.enumerated() {
+                    let base = row * k
+                    let m = (0..<k).map { p[base + $0] }.max()!
+                    let e = (0..<k).map { exp(p[base + $0] - m) }
+                    let z = e.reduce(0, +)
+                    for c in 0..<k { out[index * k + c] = e[c] / z }
+                }
+            }
+        }
+        return Tensor(shape: [encodings.count, k], scalars: out)
+    }
+
+    /// Predicted labels, in input order.
+    public func predict(_ encodings: [BertEncoding], parameters: Parameters, batchSize: Int = 64) -> [NLILabel] {
+        probabilities(encodings, parameters: parameters, batchSize: batchSize).argmaxRows().map { NLILabel(rawValue: $0)! }
+    }
+
+    /// Outputs of the frozen blocks for each encoding, unpadded: [T_i * C] scalars per pair.
+    public func frozenStates(_ encodings: [BertEncoding], parameters: Parameters, batchSize: Int = 64,
+                             progress: ((Int) -> Void)? = nil) -> [[Float]] {
+        let c = config.bert.hiddenSize
+        var out = [[Float]](repeating: [], count: encodings.count)
+        var done = 0
+        for indices in lengthSortedBatches(encodings.map(\.count), batchSize: batchSize) {
+            let batch = BertBatch(indices.map { encodings[$0] })
+            let g = Graph(parameters: parameters, trainable: false)
+            let x = encoder.encode(g, encoder.embed(g, batch), batch: batch, layers: frozenLayers).value  // [B, T, C]
+            x.scalars.withUnsafeBufferPointer { p in
+                for (row, index) in indices.enumerated() {
+                    let start = row * batch.length * c
+                    out[index] = Array(p[start..<(start + encodings[index].count * c)])
+                }
+            }
+            done += indices.count
+            progress?(done)
+        }
+        return out
+    }
+}
+
+/// Indices 0..<lengths.count in batches of at most `batchSize`, each batch of neighbouring lengths
+/// (sorted ascending, ties by index).
+public func lengthSortedBatches(_ lengths: [Int], batchSize: Int) -> [[Int]] {
+    precondition(batchSize > 0, "batch size must be positive")
+    let order = lengths.indices.sorted { (lengths[$0], $0) < (lengths[$1], $1) }
+    return stride(from: 0, to: order.count, by: batchSize).map { Array(order[$0..<min($0 + batchSize, order.count)]) }
+}
+
+/// Per-class and overall accuracy from gold and predicted labels.
+public struct NLIAccuracy: Equatable, Sendable, Codable {
+    /// confusion[gold][predicted] counts.
+    public var confusion: [[Int]]
+
+    public init(gold: [NLILabel], predicted: [NLILabel]) {
+        precondition(gold.count == predicted.count, "\(gold.count) gold labels, \(predicted.count) predictions")
+        confusion = Array(repeating: Array(repeating: 0, count: NLILabel.allCases.count), count: NLILabel.allCases.count)
+        for (g, p) in zip(gold, predicted) { confusion[g.rawValue][p.rawValue] += 1 }
+    }
+
+    public var total: Int { confusion.joined().reduce(0, +) }
+    public var correct: Int { NLILabel.allCases.reduce(0) { $0 + confusion[$1.rawValue][$1.rawValue] } }
+    public var overall: Double { total == 0 ? 0 : Double(correct) / Double(total) }
+    public func count(_ label: NLILabel) -> Int { confusion[label.rawValue].reduce(0, +) }
+    /// Recall of `label`: correct / gold examples of that label.
+    public func accuracy(_ label: NLILabel) -> Double {
+        count(label) == 0 ? 0 : Double(confusion[label.rawValue][label.rawValue]) / Double(count(label))
+    }
+}

@@ -1,0 +1,247 @@
+import ArgumentParser
+import Autograd
+import Evaluators
+import Foundation
+import NN
+import Tensor
+import Text
+
+/// `paml nli`: fine-tune and evaluate the NLI classifier behind the consistency score C.
+struct NLICommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nli",
+        abstract: "NLI classifier (MiniLM cross-encoder) for persona consistency: train, evaluate, human baseline.",
+        subcommands: [NLITrainCommand.self, NLIEvaluateCommand.self, NLIHumanCommand.self]
+    )
+}
+
+/// Where the trained checkpoint and the pretrained MiniLM are.
+struct NLIModelOptions: ParsableArguments {
+    @Option(name: .long, help: "NLI checkpoint folder.")
+    var checkpoint: String = "Checkpoints/nli"
+
+    @Option(name: .long, help: "all-MiniLM-L6-v2 model folder. Default: \(MiniLMLocation.environmentVariable) or the pip package.")
+    var minilm: String?
+
+    func pretrainedFolder() throws -> URL {
+        if let minilm { return URL(fileURLWithPath: minilm) }
+        guard let found = MiniLMLocation.find() else {
+            throw ValidationError("all-MiniLM-L6-v2 not found; looked in \(MiniLMLocation.searchedFolders())")
+        }
+        return found
+    }
+
+    func load() throws -> NLIModel {
+        try NLIModel(checkpoint: URL(fileURLWithPath: checkpoint), pretrained: pretrainedFolder())
+    }
+}
+
+/// The SICK split shared by train and evaluate.
+struct SICKSplitOptions: ParsableArguments {
+    @Option(name: .long, help: "Seed of the SICK split by pair_ID (70/10/20).")
+    var splitSeed: UInt64 = 2014
+
+    func split(_ data: DataOptions) throws -> (train: [NLIPair], validation: [NLIPair], test: [NLIPair]) {
+        SICK.split(try SICK.read(data.corpusRoot.file("nli/SICK.txt")), seed: splitSeed)
+    }
+}
+
+struct NLITrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Fine-tune the top MiniLM blocks + a head on SICK train (+ persona-map pairs); resumable."
+    )
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var split: SICKSplitOptions
+    @OptionGroup var model: NLIModelOptions
+
+    @Option(name: .long, help: "Top encoder blocks to fine-tune (and save).")
+    var trainedLayers = 2
+    @Option(name: .long, help: "Persona-map pairs added to training (half entailment, half neutral; train clusters only).")
+    var personaPairs = 1000
+    @Option(name: .long, help: "Epochs over the training pairs.")
+    var epochs = 3
+    @Option(name: .long, help: "Pairs per batch.")
+    var batchSize = 32
+    @Option(name: .long, help: "Peak learning rate of the fine-tuned blocks.")
+    var encoderLR: Float = 1e-4
+    @Option(name: .long, help: "Peak learning rate of the head.")
+    var headLR: Float = 1e-3
+    @Option(name: .long, help: "Seed of head initialisation, batch order and dropout.")
+    var seed: UInt64 = 1
+    @Option(name: .long, help: "Save a resumable checkpoint every N steps.")
+    var saveEvery = 200
+    @Flag(name: .long, help: "Continue from the checkpoint in --checkpoint if it holds optimizer state.")
+    var resume = false
+
+    func validate() throws {
+        guard (1...6).contains(trainedLayers) else { throw ValidationError("--trained-layers \(trainedLayers): expected 1...6") }
+        guard epochs > 0, batchSize > 0, saveEvery > 0, personaPairs >= 0 else {
+            throw ValidationError("--epochs, --batch-size, --save-every must be positive, --persona-pairs non-negative")
+        }
+    }
+
+    func run() throws {
+        let (train, validation, _) = try split.split(data)
+        let map = try PersonaNLIPairs.readMap(data.corpusRoot.file("personachat/persona_map_train.json"))
+        let persona = PersonaNLIPairs.make(personaMap: map, limit: personaPairs, seed: seed)
+        let pairs = train + persona
+        print("nli data: SICK train \(train.count), validation \(validation.count); persona pairs \(persona.count)")
+
+        let pretrained = try model.pretrainedFolder()
+        let tokenizer = try WordPieceTokenizer(vocabularyFile: pretrained.appendingPathComponent("vocab.txt"))
+        var (_, parameters) = try BertEncoder.loadPretrained(from: pretrained, prefix: "bert.")
+        let config = NLIConfig(bert: try BertConfig(contentsOf: pretrained.appendingPathComponent("config.json")),
+                               trainedLayers: trainedLayers)
+        let classifier = NLIClassifier(config: config)
+        classifier.initializeHead(into: &parameters, seed: seed)
+
+        var options = NLITrainingOptions()
+        options.epochs = epochs
+        options.batchSize = batchSize
+        options.encoderLearningRate = encoderLR
+        options.headLearningRate = headLR
+        options.seed = seed
+        options.saveEvery = saveEvery
+
+        let encodings = classifier.encode(pairs.map { ($0.premise, $0.hypothesis) }, tokenizer: tokenizer)
+        let validationEncodings = classifier.encode(validation.map { ($0.premise, $0.hypothesis) }, tokenizer: tokenizer)
+        let start = Date()
+        var cacheProgress = ProgressReporter(label: "nli cache", total: encodings.count + validationEncodings.count, unit: "pairs")
+        let states = classifier.frozenStates(encodings, parameters: parameters) {
+            cacheProgress.update(step: $0, loss: 0, work: 0)
+        }
+        let validationStates = classifier.frozenStates(validationEncodings, parameters: parameters) {
+            cacheProgress.update(step: encodings.count + $0, loss: 0, work: 0)
+        }
+        print("nli cache: blocks \(classifier.frozenLayers) of \(pairs.count + validation.count) pairs in \(formatDuration(Date().timeIntervalSince(start)))")
+
+        var trainer = NLITrainer(classifier: classifier, parameters: parameters, encodings: encodings, states: states,
+                                 labels: pairs.map(\.label), options: options)
+        let folder = URL(fileURLWithPath: model.checkpoint)
+        if resume, FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) {
+            let saved = try Checkpoint.load(from: folder, kind: NLIClassifier.checkpointKind, expecting: classifier.trainedShapes())
+            guard let optimizer = saved.optimizer else {
+                throw ValidationError("\(folder.path) holds a finished checkpoint (no optimizer state); nothing to resume")
+            }
+            try trainer.restore(trained: saved.parameters, optimizer: optimizer)
+            print("nli: resumed at step \(trainer.step)/\(trainer.totalSteps)")
+        }
+
+        var metadata = [
+            "data": "SICK train split (\(train.count) pairs) + \(persona.count) persona-map pairs (persona_map_train.json)",
+            "split": "SICK pair_IDs sorted, Fisher-Yates with SeededGenerator(seed: \(split.splitSeed)), 70/10/20",
+            "options": "epochs \(epochs), batch \(batchSize), encoder lr \(encoderLR), head lr \(headLR), seed \(seed), trained layers \(trainedLayers)",
+        ]
+        func save(final: Bool) throws {
+            metadata["steps"] = "\(trainer.step)"
+            try Checkpoint.save(parameters: classifier.trainedSubset(trainer.parameters), config: config,
+                                kind: NLIClassifier.checkpointKind, to: folder, metadata: metadata,
+                                optimizer: final ? nil : trainer.optimizerState)
+        }
+        var progress = ProgressReporter(label: "nli", total: trainer.totalSteps, unit: "pairs")
+        var lossSum = 0.0, lossCount = 0
+        for epoch in 0..<epochs {
+            let batches = trainer.batches(epoch: epoch)
+            for (i, batch) in batches.enumerated() where epoch * trainer.stepsPerEpoch + i >= trainer.step {
+                let loss = trainer.trainStep(batch)
+                lossSum += Double(loss)
+                lossCount += 1
+                var extra = ""
+                if i == batches.count - 1 {
+                    let predicted = classifier.predict(states: validationStates, encodings: validationEncodings,
+                                                       parameters: trainer.parameters)
+                    let accuracy = NLIAccuracy(gold: validation.map(\.label), predicted: predicted)
+                    extra = String(format: "epoch %d | mean loss %.4f | validation accuracy %.4f", epoch + 1,
+                                   lossSum / Double(max(lossCount, 1)), accuracy.overall)
+                    metadata["validationAccuracy"] = String(format: "%.4f", accuracy.overall)
+                    lossSum = 0; lossCount = 0
+                }
+                progress.update(step: trainer.step, loss: loss, work: Double(batch.count), extra: extra)
+                if trainer.step % saveEvery == 0 || i == batches.count - 1 { try save(final: false) }
+            }
+        }
+        try save(final: true)
+        print("nli: saved \(folder.path) (trained tensors only, \(classifier.trainedSubset(trainer.parameters).scalarCount) floats)")
+    }
+}
+
+struct NLIEvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Accuracy per class and overall on the SICK test split (markdown table)."
+    )
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var split: SICKSplitOptions
+    @OptionGroup var model: NLIModelOptions
+
+    @Option(name: .long, help: "Which split: test or validation.")
+    var on = "test"
+
+    func validate() throws {
+        guard on == "test" || on == "validation" else { throw ValidationError("--on \(on): expected test or validation") }
+    }
+
+    func run() throws {
+        let parts = try split.split(data)
+        let pairs = on == "test" ? parts.test : parts.validation
+        let nli = try model.load()
+        let start = Date()
+        let predicted = nli.predict(pairs.map { ($0.premise, $0.hypothesis) })
+        let seconds = Date().timeIntervalSince(start)
+        let accuracy = NLIAccuracy(gold: pairs.map(\.label), predicted: predicted)
+        print("SICK \(on) split (\(pairs.count) pairs, split seed \(split.splitSeed)), checkpoint \(model.checkpoint):\n")
+        print("| class | pairs | accuracy |")
+        print("|---|---:|---:|")
+        for label in NLILabel.allCases {
+            print("| \(label) | \(accuracy.count(label)) | " + String(format: "%.2f%%", 100 * accuracy.accuracy(label)) + " |")
+        }
+        print("| overall | \(accuracy.total) | " + String(format: "%.2f%%", 100 * accuracy.overall) + " |")
+        print("\nconfusion (rows gold, columns predicted; entailment, neutral, contradiction): \(accuracy.confusion)")
+        print(String(format: "scored in %.1f s (%.0f pairs/s)", seconds, Double(pairs.count) / seconds))
+    }
+}
+
+struct NLIHumanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "human",
+        abstract: "Mean C of human ConvAI2 responses against their own persona and against a random other one."
+    )
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var model: NLIModelOptions
+
+    @Option(name: .long, help: "ConvAI2 file under --data.")
+    var file = "personachat/valid_self_original_no_cands.txt"
+    @Option(name: .long, help: "Dialogues used (the first N; 0 = all).")
+    var dialogues = 300
+    @Option(name: .long, help: "Seed for drawing the other persona.")
+    var seed: UInt64 = 1
+
+    func run() throws {
+        var episodes = try ConvAI2.readEpisodes(data.corpusRoot.file(file), personaPrefix: "your persona:")
+        if dialogues > 0 { episodes = Array(episodes.prefix(dialogues)) }
+        guard episodes.count > 1 else { throw ValidationError("\(file): need at least 2 dialogues") }
+        var rng = SeededGenerator(seed: seed)
+        var own: [(utterance: String, persona: [String])] = [], other: [(utterance: String, persona: [String])] = []
+        for (i, episode) in episodes.enumerated() {
+            var j = Int(rng.next() % UInt64(episodes.count - 1))
+            if j >= i { j += 1 }
+            for pair in episode.pairs {
+                own.append((pair.response, episode.persona))
+                other.append((pair.response, episodes[j].persona))
+            }
+        }
+        let scorer = ConsistencyScorer(predictor: try model.load())
+        let start = Date()
+        let ownScores = scorer.score(own), otherScores = scorer.score(other)
+        let seconds = Date().timeIntervalSince(start)
+        let pairs = (own + other).reduce(0) { $0 + $1.persona.count }
+        print("ConvAI2 \(file), first \(episodes.count) dialogues, \(own.count) human responses, other-persona seed \(seed):")
+        print(String(format: "| persona | mean C |\n|---|---:|\n| own | %.3f |\n| random other | %.3f |",
+                     ConsistencyScorer.meanScore(ownScores), ConsistencyScorer.meanScore(otherScores)))
+        print(String(format: "%d NLI pairs in %.1f s (%.0f pairs/s)", pairs, seconds, Double(pairs) / seconds))
+    }
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Evaluators
+import Foundation
+
+/// `paml score`: persona consistency C of every scored utterance in a transcript, and the mean C.
+struct ScoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "score",
+        abstract: "Persona consistency C (NLI: premise = utterance, hypothesis = persona sentence; +1/0/-1 summed).",
+        discussion: """
+        --transcript is JSONL, one turn per line: {"speaker": "...", "text": "...", "persona": ["...", ...]},
+        or ConvAI2 text, whose persona speaker's responses are scored against the "your persona" lines.
+        """
+    )
+
+    @OptionGroup var model: NLIModelOptions
+
+    @Option(name: .long, help: "Transcript file (JSONL or ConvAI2 text).")
+    var transcript: String
+
+    @Flag(name: .long, help: "Print JSON instead of a table.")
+    var json = false
+
+    func run() throws {
+        let turns = try Transcript.read(URL(fileURLWithPath: transcript))
+        let scorer = ConsistencyScorer(predictor: try model.load())
+        let scored = scorer.score(turns.map { ($0.text, $0.persona) })
+        let mean = ConsistencyScorer.meanScore(scored)
+        if json {
+            let rows: [[String: Any]] = zip(turns, scored).map { turn, s in
+                ["line": turn.line, "speaker": turn.speaker, "text": turn.text, "C": s.score,
+                 "labels": zip(s.persona, s.labels).map { ["persona": $0, "label": $1.description] }]
+            }
+            let object: [String: Any] = ["file": transcript, "utterances": rows, "meanC": mean]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        print("line | speaker | C | labels (E entail, N neutral, C contradict, one per persona sentence) | text")
+        for (turn, s) in zip(turns, scored) {
+            let labels = s.labels.map { String($0.description.prefix(1).uppercased()) }.joined()
+            print("\(turn.line) | \(turn.speaker) | \(s.score) | \(labels.isEmpty ? "-" : labels) | \(turn.text)")
+        }
+        print(String(format: "mean C over %d utterances: %.3f", scored.count, mean))
+    }
+}
