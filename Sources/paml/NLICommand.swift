@@ -11,7 +11,7 @@ struct NLICommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nli",
         abstract: "NLI classifier (MiniLM cross-encoder) for persona consistency: train, evaluate, human baseline.",
-        subcommands: [NLITrainCommand.self, NLIEvaluateCommand.self, NLIHumanCommand.self]
+        subcommands: [NLITrainCommand.self, NLIEvaluateCommand.self, NLIHumanCommand.self, NLISpeedCommand.self]
     )
 }
 
@@ -74,6 +74,8 @@ struct NLITrainCommand: ParsableCommand {
     var saveEvery = 200
     @Flag(name: .long, help: "Continue from the checkpoint in --checkpoint if it holds optimizer state.")
     var resume = false
+    @Option(name: .long, help: "Use only the first N SICK train and validation pairs (smoke runs; 0 = all).")
+    var limit = 0
 
     func validate() throws {
         guard (1...6).contains(trainedLayers) else { throw ValidationError("--trained-layers \(trainedLayers): expected 1...6") }
@@ -83,7 +85,8 @@ struct NLITrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (train, validation, _) = try split.split(data)
+        var (train, validation, _) = try split.split(data)
+        if limit > 0 { (train, validation) = (Array(train.prefix(limit)), Array(validation.prefix(limit))) }
         let map = try PersonaNLIPairs.readMap(data.corpusRoot.file("personachat/persona_map_train.json"))
         let persona = PersonaNLIPairs.make(personaMap: map, limit: personaPairs, seed: seed)
         let pairs = train + persona
@@ -105,32 +108,40 @@ struct NLITrainCommand: ParsableCommand {
         options.seed = seed
         options.saveEvery = saveEvery
 
+        let folder = URL(fileURLWithPath: model.checkpoint)
+        var saved: Checkpoint?
+        if resume, FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) {
+            saved = try Checkpoint.load(from: folder, kind: NLIClassifier.checkpointKind, expecting: classifier.trainedShapes())
+            guard saved?.optimizer != nil else {
+                throw ValidationError("\(folder.path) holds a finished checkpoint (no optimizer state); nothing to resume")
+            }
+        }
+
         let encodings = classifier.encode(pairs.map { ($0.premise, $0.hypothesis) }, tokenizer: tokenizer)
         let validationEncodings = classifier.encode(validation.map { ($0.premise, $0.hypothesis) }, tokenizer: tokenizer)
         let start = Date()
         var cacheProgress = ProgressReporter(label: "nli cache", total: encodings.count + validationEncodings.count, unit: "pairs")
+        var cached = 0
         let states = classifier.frozenStates(encodings, parameters: parameters) {
-            cacheProgress.update(step: $0, loss: 0, work: 0)
+            cacheProgress.update(step: $0, loss: 0, work: Double($0 - cached))
+            cached = $0
         }
+        cached = 0
         let validationStates = classifier.frozenStates(validationEncodings, parameters: parameters) {
-            cacheProgress.update(step: encodings.count + $0, loss: 0, work: 0)
+            cacheProgress.update(step: encodings.count + $0, loss: 0, work: Double($0 - cached))
+            cached = $0
         }
         print("nli cache: blocks \(classifier.frozenLayers) of \(pairs.count + validation.count) pairs in \(formatDuration(Date().timeIntervalSince(start)))")
 
         var trainer = NLITrainer(classifier: classifier, parameters: parameters, encodings: encodings, states: states,
                                  labels: pairs.map(\.label), options: options)
-        let folder = URL(fileURLWithPath: model.checkpoint)
-        if resume, FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) {
-            let saved = try Checkpoint.load(from: folder, kind: NLIClassifier.checkpointKind, expecting: classifier.trainedShapes())
-            guard let optimizer = saved.optimizer else {
-                throw ValidationError("\(folder.path) holds a finished checkpoint (no optimizer state); nothing to resume")
-            }
-            try trainer.restore(trained: saved.parameters, optimizer: optimizer)
+        if let saved {
+            try trainer.restore(trained: saved.parameters, optimizer: saved.optimizer!)
             print("nli: resumed at step \(trainer.step)/\(trainer.totalSteps)")
         }
 
         var metadata = [
-            "data": "SICK train split (\(train.count) pairs) + \(persona.count) persona-map pairs (persona_map_train.json)",
+            "data": "SICK train split (\(train.count) pairs\(limit > 0 ? ", --limit \(limit)" : "")) + \(persona.count) persona-map pairs (persona_map_train.json)",
             "split": "SICK pair_IDs sorted, Fisher-Yates with SeededGenerator(seed: \(split.splitSeed)), 70/10/20",
             "options": "epochs \(epochs), batch \(batchSize), encoder lr \(encoderLR), head lr \(headLR), seed \(seed), trained layers \(trainedLayers)",
         ]
@@ -243,5 +254,38 @@ struct NLIHumanCommand: ParsableCommand {
         print(String(format: "| persona | mean C |\n|---|---:|\n| own | %.3f |\n| random other | %.3f |",
                      ConsistencyScorer.meanScore(ownScores), ConsistencyScorer.meanScore(otherScores)))
         print(String(format: "%d NLI pairs in %.1f s (%.0f pairs/s)", pairs, seconds, Double(pairs) / seconds))
+    }
+}
+
+struct NLISpeedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "speed",
+        abstract: "Time C for N human ConvAI2 responses x 5 persona sentences (N x 5 NLI pairs)."
+    )
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var model: NLIModelOptions
+
+    @Option(name: .long, help: "ConvAI2 file under --data.")
+    var file = "personachat/valid_self_original_no_cands.txt"
+    @Option(name: .long, help: "Utterances scored.")
+    var utterances = 1000
+    @Option(name: .long, help: "Pairs per batch.")
+    var batchSize = 64
+
+    func run() throws {
+        let episodes = try ConvAI2.readEpisodes(data.corpusRoot.file(file), personaPrefix: "your persona:")
+        // Each response with its persona cycled to exactly 5 sentences.
+        let items = episodes.flatMap { e in e.pairs.map { (utterance: $0.response, persona: (0..<5).map { e.persona[$0 % e.persona.count] }) } }
+            .prefix(utterances)
+        guard items.count == utterances else { throw ValidationError("\(file) has only \(items.count) responses") }
+        var nli = try model.load()
+        nli.batchSize = batchSize
+        let scorer = ConsistencyScorer(predictor: nli)
+        let start = Date()
+        let scored = scorer.score(Array(items))
+        let seconds = Date().timeIntervalSince(start)
+        print(String(format: "%d utterances x 5 persona sentences = %d pairs in %.1f s (%.0f pairs/s), mean C %.3f",
+                     items.count, items.count * 5, seconds, Double(items.count * 5) / seconds, ConsistencyScorer.meanScore(scored)))
     }
 }

@@ -1,0 +1,32 @@
+import ArgumentParser
+import XCTest
+@testable import paml
+
+/// `paml nli ...` and `paml score`: reachable, with help, and argument errors with a reason.
+final class NLICommandTests: XCTestCase {
+    func testNLICommandsHaveHelp() {
+        let commands: [(path: String, type: ParsableCommand.Type)] = [
+            ("nli train", NLITrainCommand.self), ("nli evaluate", NLIEvaluateCommand.self),
+            ("nli human", NLIHumanCommand.self), ("nli speed", NLISpeedCommand.self), ("score", ScoreCommand.self),
+        ]
+        for (path, type) in commands {
+            let help = Paml.helpMessage(for: type)
+            XCTAssertTrue(help.contains("USAGE: paml \(path)"), "help of \(path):\n\(help)")
+            XCTAssertFalse(type.configuration.abstract.isEmpty, "\(path) has no abstract")
+        }
+        XCTAssertTrue(Paml.helpMessage().contains("  nli"))
+        XCTAssertTrue(Paml.helpMessage().contains("  score"))
+    }
+
+    func testBadNLIArgumentsAreRejected() {
+        XCTAssertThrowsError(try Paml.parseAsRoot(["score"])) { error in
+            XCTAssertTrue(Paml.message(for: error).contains("--transcript"), Paml.message(for: error))
+        }
+        XCTAssertThrowsError(try Paml.parseAsRoot(["nli", "train", "--trained-layers", "9"])) { error in
+            XCTAssertTrue(Paml.message(for: error).contains("--trained-layers 9"), Paml.message(for: error))
+        }
+        XCTAssertThrowsError(try Paml.parseAsRoot(["nli", "evaluate", "--on", "dev"])) { error in
+            XCTAssertTrue(Paml.message(for: error).contains("test or validation"), Paml.message(for: error))
+        }
+    }
+}
