@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set-up plus the main job on the shipped defaults: builds the release tool and runs it on the corpora
-# (--data DIR, or PAML_DATA, or ../shared/corpora). Extra arguments go to `paml`.
+# Set-up plus the main job on the shipped defaults: builds the release tool, adapts the shipped PAML
+# checkpoint to an example persona from three of its dialogues (k-shot) and answers example inputs.
+# Needs no corpora. Extra arguments go to `paml` instead (e.g. `chat`, `data stats`, `bench core`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -8,4 +9,5 @@ swift build -c release --product paml
 if [ $# -gt 0 ]; then
     exec .build/release/paml "$@"
 fi
-.build/release/paml data stats
+.build/release/paml generate --checkpoint Checkpoints/paml --persona Checkpoints/paml/example-persona.jsonl \
+    --input Checkpoints/paml/example-inputs.txt

@@ -82,19 +82,19 @@ struct KShotExperiment: ParsableCommand {
             // Same personas for every k: those with enough dialogues for the largest k.
             let testPersonas = (corpus.personas[.test] ?? []).filter { $0.dialogues.count > maxShots }
             for k in ks {
-                var hypotheses: [String] = [], references: [[String?]] = []
+                var hypotheses: [String] = [], references: [String?] = []
                 let inspect: ((Parameters, EncodedPersona, [EncodedExample]) -> Void)? = k == tableK && bleuTurns > 0 ? { adapted, _, held in
                     for example in held.prefix(bleuTurns) {
                         let best = loaded.model.generate(parameters: adapted, source: example.source, strategy: .beam(size: 5))[0]
                         hypotheses.append(loaded.vocabulary.decode(best.tokens).joined(separator: " "))
-                        references.append([loaded.vocabulary.decode(example.response).joined(separator: " ")])
+                        references.append(loaded.vocabulary.decode(example.response).joined(separator: " "))
                     }
                 } : nil
                 let t0 = Date()
                 let result = kshot.evaluate(model: loaded.model, parameters: loaded.parameters, personas: testPersonas, k: k,
                                             inspect: inspect)
                 curves[name, default: []].append(result)
-                let bleu = inspect == nil ? nil : BLEU().corpusScore(hypotheses: hypotheses, references: references)
+                let bleu = inspect == nil ? nil : BLEU().corpusScore(hypotheses: hypotheses, references: [references])   // one reference stream
                 if k == tableK { table.append((name, k, result, bleu)) }
                 print(String(format: "%@ k=%d: ppl %.2f over %d tokens, %d personas, %d held-out dialogues%@ (%.0fs)",
                              name, k, result.perplexity, result.tokens, result.personas, result.heldOutDialogues,
