@@ -19,23 +19,20 @@ public func layerNorm(_ x: Var, gamma: Var, beta: Var, epsilon: Float = 1e-5) ->
                  "layerNorm: gamma \(gamma.shape) and beta \(beta.shape) for input \(x.shape)")
     let rows = x.value.count / Swift.max(channels, 1)
     let input = x.value, scale = gamma.value
-    var cache = LayerNormCache(mean: [Float](repeating: 0, count: rows), rstd: [Float](repeating: 0, count: rows))
-    var out = [Float](repeating: 0, count: input.count)
+    var cache = LayerNormCache(mean: uninitializedScalars(rows), rstd: uninitializedScalars(rows))
+    var out = uninitializedScalars(input.count)   // every element is written below
     input.scalars.withUnsafeBufferPointer { px in
         scale.scalars.withUnsafeBufferPointer { pg in
             beta.value.scalars.withUnsafeBufferPointer { pb in
                 out.withUnsafeMutableBufferPointer { po in
                     for r in 0..<rows {
-                        let base = r * channels
-                        var sum: Float = 0
-                        for c in 0..<channels { sum += px[base + c] }
-                        let mean = sum / Float(channels)
-                        var variance: Float = 0
-                        for c in 0..<channels {
-                            let d = px[base + c] - mean
-                            variance += d * d
-                        }
+                        let row = px.baseAddress! + r * channels
+                        let mean = laneSum(channels) { row.lanes($0) } tail: { row[$0] } / Float(channels)
+                        let m8 = SIMD8<Float>(repeating: mean)
+                        let variance = laneSum(channels) { let d = row.lanes($0) - m8; return d * d }
+                                                   tail: { let d = row[$0] - mean; return d * d }
                         let rstd = 1 / (variance / Float(channels) + epsilon).squareRoot()
+                        let base = r * channels
                         for c in 0..<channels {
                             po[base + c] = (px[base + c] - mean) * rstd * pg[c] + pb[c]
                         }
@@ -48,7 +45,7 @@ public func layerNorm(_ x: Var, gamma: Var, beta: Var, epsilon: Float = 1e-5) ->
     }
     let result = Tensor(shape: input.shape, scalars: out)
     return x.tape.record(result, inputs: [x, gamma, beta]) { g, sink in
-        var dx = [Float](repeating: 0, count: input.count)
+        var dx = uninitializedScalars(input.count)   // every element is written below
         var dgamma = [Float](repeating: 0, count: channels)
         var dbeta = [Float](repeating: 0, count: channels)
         g.scalars.withUnsafeBufferPointer { pg in
@@ -60,15 +57,13 @@ public func layerNorm(_ x: Var, gamma: Var, beta: Var, epsilon: Float = 1e-5) ->
                                 for r in 0..<rows {
                                     let base = r * channels
                                     let mean = cache.mean[r], rstd = cache.rstd[r]
-                                    var dnMean: Float = 0, dnNormMean: Float = 0
-                                    for c in 0..<channels {
-                                        let norm = (px[base + c] - mean) * rstd
-                                        let dn = pg[base + c] * pw[c]
-                                        dnMean += dn
-                                        dnNormMean += dn * norm
-                                    }
-                                    dnMean /= Float(channels)
-                                    dnNormMean /= Float(channels)
+                                    let (gRow, xRow, w) = (pg.baseAddress! + base, px.baseAddress! + base, pw.baseAddress!)
+                                    let (m8, r8) = (SIMD8<Float>(repeating: mean), SIMD8<Float>(repeating: rstd))
+                                    let dnMean = laneSum(channels) { gRow.lanes($0) * w.lanes($0) }
+                                                        tail: { gRow[$0] * w[$0] } / Float(channels)
+                                    let dnNormMean = laneSum(channels) {
+                                        gRow.lanes($0) * w.lanes($0) * ((xRow.lanes($0) - m8) * r8)
+                                    } tail: { gRow[$0] * w[$0] * ((xRow[$0] - mean) * rstd) } / Float(channels)
                                     for c in 0..<channels {
                                         let norm = (px[base + c] - mean) * rstd
                                         let dn = pg[base + c] * pw[c]
@@ -87,4 +82,29 @@ public func layerNorm(_ x: Var, gamma: Var, beta: Var, epsilon: Float = 1e-5) ->
         if sink.needs(1) { sink.add(1, Tensor(shape: [channels], scalars: dgamma)) }
         if sink.needs(2) { sink.add(2, Tensor(shape: [channels], scalars: dbeta)) }
     }
+}
+
+extension UnsafePointer where Pointee == Float {
+    /// The eight floats starting at `self + i`.
+    @inline(__always)
+    func lanes(_ i: Int) -> SIMD8<Float> { UnsafeRawPointer(self + i).loadUnaligned(as: SIMD8<Float>.self) }
+}
+
+/// Σ_{i < count} of a per-element term, eight lanes at a time (`lanes(i)` gives the terms of
+/// i ..< i + 8, `tail(i)` one term for the last count % 8): a serial float sum is bound by the add
+/// latency, eight independent partial sums are not.
+@inline(__always)
+func laneSum(_ count: Int, _ lanes: (Int) -> SIMD8<Float>, tail: (Int) -> Float) -> Float {
+    var partial = SIMD8<Float>()
+    var i = 0
+    while i + 8 <= count {
+        partial += lanes(i)
+        i += 8
+    }
+    var total = partial.sum()
+    while i < count {
+        total += tail(i)
+        i += 1
+    }
+    return total
 }
