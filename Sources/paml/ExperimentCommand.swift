@@ -66,8 +66,14 @@ struct KShotExperiment: ParsableCommand {
     @Option(help: "Adaptation SGD learning rate (alpha).") var adaptLr: Float = 0.01
     @Option(help: "Turns per held-out dialogue whose beam-5 responses are scored by BLEU (0: no BLEU).") var bleuTurns = 2
     @Option(help: "Output folder.") var out = "Evaluation"
+    @Flag(help: "Only redraw paml_kshot.svg from the paml_kshot.json of an earlier run in --out.") var plotOnly = false
 
     func run() throws {
+        if plotOnly {
+            let data = try Data(contentsOf: URL(fileURLWithPath: out).appendingPathComponent("paml_kshot.json"))
+            try writePlot(curves: try JSONDecoder().decode([String: [KShotProtocol.Result]].self, from: data))
+            return
+        }
         setBLASThreads(2)
         let started = Date()
         let dataset = try personaData.load()
@@ -152,13 +158,18 @@ struct KShotExperiment: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(curves).write(to: folder.appendingPathComponent("paml_kshot.json"), options: .atomic)
+        try writePlot(curves: curves)
+        print("wrote \(folder.path)/paml.md, paml_kshot.json, paml_kshot.svg")
+    }
+
+    /// The k-shot curve; perplexity on a log10 axis (it spans orders of magnitude between systems and k).
+    func writePlot(curves: [String: [KShotProtocol.Result]]) throws {
         let series = ["Dialogue+Fine-tuning", "PAML"].compactMap { name in
-            curves[name].map { (name, $0.map { (Double($0.k), $0.perplexity) }) }
+            curves[name].map { (name, $0.map { (Double($0.k), log10($0.perplexity)) }) }
         }
         try Data(lineChartSVG(title: "Perplexity after k-shot adaptation (meta-test personas)", xLabel: "k (dialogues of the persona)",
-                              yLabel: "perplexity", series: series).utf8)
-            .write(to: folder.appendingPathComponent("paml_kshot.svg"), options: .atomic)
-        print("wrote \(folder.path)/paml.md, paml_kshot.json, paml_kshot.svg")
+                              yLabel: "log10 perplexity", series: series).utf8)
+            .write(to: URL(fileURLWithPath: out).appendingPathComponent("paml_kshot.svg"), options: .atomic)
     }
 }
 
