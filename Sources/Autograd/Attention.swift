@@ -62,7 +62,8 @@ public func scaledDotProductAttention(
     let offset = keys - queries
     probs.scalars.withUnsafeMutableBufferPointer { p in
         padding.withUnsafeBufferPointer { pad in
-            for block in 0..<(batch * heads) {
+          forEachChunk(batch * heads, minimumPerWorker: rowsPerWorker(queries * keys)) { blocks, _ in
+            for block in blocks {
                 let padBase = (block / heads) * keys
                 for i in 0..<queries {
                     let row = p.baseAddress! + (block * queries + i) * keys
@@ -89,6 +90,7 @@ public func scaledDotProductAttention(
                     for j in 0..<visible { row[j] *= inverse }
                 }
             }
+          }
         }
     }
 
@@ -140,7 +142,7 @@ public func mergeHeads(_ x: Var) -> Var {
 /// Reads `t` as [A, M, N, D] and returns [A, N, M, D], copying contiguous runs of D.
 func swapMiddleAxes(_ t: Tensor, _ shape: [Int]) -> Tensor {
     let (a, m, n, d) = (shape[0], shape[1], shape[2], shape[3])
-    var out = [Float](repeating: 0, count: t.count)
+    var out = uninitializedScalars(t.count)   // a permutation: every element is written below
     t.scalars.withUnsafeBufferPointer { src in
         out.withUnsafeMutableBufferPointer { dst in
             for i in 0..<a {
@@ -174,15 +176,17 @@ func softmaxInPlace(_ row: UnsafeMutablePointer<Float>, count: Int) {
 /// Row-wise softmax Jacobian-vector product over the last axis: scale * y * (dy - Σ dy * y).
 func softmaxBackward(_ y: Tensor, _ dy: Tensor, scale: Float) -> Tensor {
     let cols = y.shape.last ?? 0
-    var out = [Float](repeating: 0, count: y.count)
+    var out = uninitializedScalars(y.count)   // every element is written below
     y.scalars.withUnsafeBufferPointer { py in
         dy.scalars.withUnsafeBufferPointer { pg in
             out.withUnsafeMutableBufferPointer { po in
-                for r in 0..<(py.count / Swift.max(cols, 1)) {
-                    let base = r * cols
-                    var dot: Float = 0
-                    for j in 0..<cols { dot += pg[base + j] * py[base + j] }
-                    for j in 0..<cols { po[base + j] = scale * py[base + j] * (pg[base + j] - dot) }
+                forEachChunk(py.count / Swift.max(cols, 1), minimumPerWorker: rowsPerWorker(cols)) { rows, _ in
+                    for r in rows {
+                        let base = r * cols
+                        var dot: Float = 0
+                        for j in 0..<cols { dot += pg[base + j] * py[base + j] }
+                        for j in 0..<cols { po[base + j] = scale * py[base + j] * (pg[base + j] - dot) }
+                    }
                 }
             }
         }

@@ -25,19 +25,25 @@ public func layerNorm(_ x: Var, gamma: Var, beta: Var, epsilon: Float = 1e-5) ->
         scale.scalars.withUnsafeBufferPointer { pg in
             beta.value.scalars.withUnsafeBufferPointer { pb in
                 out.withUnsafeMutableBufferPointer { po in
-                    for r in 0..<rows {
-                        let row = px.baseAddress! + r * channels
-                        let mean = laneSum(channels) { row.lanes($0) } tail: { row[$0] } / Float(channels)
-                        let m8 = SIMD8<Float>(repeating: mean)
-                        let variance = laneSum(channels) { let d = row.lanes($0) - m8; return d * d }
-                                                   tail: { let d = row[$0] - mean; return d * d }
-                        let rstd = 1 / (variance / Float(channels) + epsilon).squareRoot()
-                        let base = r * channels
-                        for c in 0..<channels {
-                            po[base + c] = (px[base + c] - mean) * rstd * pg[c] + pb[c]
+                    cache.mean.withUnsafeMutableBufferPointer { pMean in
+                        cache.rstd.withUnsafeMutableBufferPointer { pRstd in
+                            forEachChunk(rows, minimumPerWorker: rowsPerWorker(channels)) { range, _ in
+                                for r in range {
+                                    let row = px.baseAddress! + r * channels
+                                    let mean = laneSum(channels) { row.lanes($0) } tail: { row[$0] } / Float(channels)
+                                    let m8 = SIMD8<Float>(repeating: mean)
+                                    let variance = laneSum(channels) { let d = row.lanes($0) - m8; return d * d }
+                                                               tail: { let d = row[$0] - mean; return d * d }
+                                    let rstd = 1 / (variance / Float(channels) + epsilon).squareRoot()
+                                    let base = r * channels
+                                    for c in 0..<channels {
+                                        po[base + c] = (px[base + c] - mean) * rstd * pg[c] + pb[c]
+                                    }
+                                    pMean[r] = mean
+                                    pRstd[r] = rstd
+                                }
+                            }
                         }
-                        cache.mean[r] = mean
-                        cache.rstd[r] = rstd
                     }
                 }
             }
@@ -46,17 +52,20 @@ public func layerNorm(_ x: Var, gamma: Var, beta: Var, epsilon: Float = 1e-5) ->
     let result = Tensor(shape: input.shape, scalars: out)
     return x.tape.record(result, inputs: [x, gamma, beta]) { g, sink in
         var dx = uninitializedScalars(input.count)   // every element is written below
-        var dgamma = [Float](repeating: 0, count: channels)
-        var dbeta = [Float](repeating: 0, count: channels)
+        // Per-worker partial sums of dgamma and dbeta (rows of `partials`), added up after the rows.
+        let workers = parallelWorkerCount
+        var partials = [Float](repeating: 0, count: workers * 2 * channels)
+        let (means, rstds) = (cache.mean, cache.rstd)
         g.scalars.withUnsafeBufferPointer { pg in
             input.scalars.withUnsafeBufferPointer { px in
                 scale.scalars.withUnsafeBufferPointer { pw in
                     dx.withUnsafeMutableBufferPointer { pdx in
-                        dgamma.withUnsafeMutableBufferPointer { pdw in
-                            dbeta.withUnsafeMutableBufferPointer { pdb in
-                                for r in 0..<rows {
+                        partials.withUnsafeMutableBufferPointer { pp in
+                            forEachChunk(rows, minimumPerWorker: rowsPerWorker(channels)) { range, worker in
+                                let pdw = pp.baseAddress! + worker * 2 * channels, pdb = pdw + channels
+                                for r in range {
                                     let base = r * channels
-                                    let mean = cache.mean[r], rstd = cache.rstd[r]
+                                    let mean = means[r], rstd = rstds[r]
                                     let (gRow, xRow, w) = (pg.baseAddress! + base, px.baseAddress! + base, pw.baseAddress!)
                                     let (m8, r8) = (SIMD8<Float>(repeating: mean), SIMD8<Float>(repeating: rstd))
                                     let dnMean = laneSum(channels) { gRow.lanes($0) * w.lanes($0) }
@@ -78,11 +87,24 @@ public func layerNorm(_ x: Var, gamma: Var, beta: Var, epsilon: Float = 1e-5) ->
                 }
             }
         }
+        var dgamma = [Float](repeating: 0, count: channels)
+        var dbeta = [Float](repeating: 0, count: channels)
+        for worker in 0..<workers {
+            for c in 0..<channels {
+                dgamma[c] += partials[worker * 2 * channels + c]
+                dbeta[c] += partials[worker * 2 * channels + channels + c]
+            }
+        }
         if sink.needs(0) { sink.add(0, Tensor(shape: input.shape, scalars: dx)) }
         if sink.needs(1) { sink.add(1, Tensor(shape: [channels], scalars: dgamma)) }
         if sink.needs(2) { sink.add(2, Tensor(shape: [channels], scalars: dbeta)) }
     }
 }
+
+/// Rows per worker below which a row-wise kernel stays on one thread (about 16k floats of work, where
+/// the fork/join cost of a few microseconds stops mattering).
+@inline(__always)
+func rowsPerWorker(_ channels: Int) -> Int { Swift.max(1, 16_384 / Swift.max(channels, 1)) }
 
 extension UnsafePointer where Pointee == Float {
     /// The eight floats starting at `self + i`.

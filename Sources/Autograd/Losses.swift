@@ -24,37 +24,43 @@ public func crossEntropy(
     ensure(targets.count == rows, "crossEntropy: \(targets.count) targets for \(rows) rows of logits")
     ensure(labelSmoothing >= 0 && labelSmoothing <= 1, "crossEntropy: label smoothing \(labelSmoothing) outside [0, 1]")
     let smoothing = Double(labelSmoothing)
-    // probabilities [N, V]: softmax of the kept rows (ignored rows stay zero).
+    for (r, target) in targets.enumerated() where target != ignoreIndex {
+        ensure(target >= 0 && target < classes, "crossEntropy: target \(target) at row \(r) outside 0..<\(classes)")
+    }
+    // probabilities [N, V]: softmax of the kept rows (ignored rows stay zero); rows split over the BLAS threads.
     var probabilities = [Float](repeating: 0, count: rows * classes)
-    var total = 0.0
-    var counted = 0
+    var rowLoss = [Double](repeating: 0, count: rows)
     logits.value.scalars.withUnsafeBufferPointer { px in
         probabilities.withUnsafeMutableBufferPointer { pp in
-            for r in 0..<rows {
-                let target = targets[r]
-                if target == ignoreIndex { continue }
-                ensure(target >= 0 && target < classes, "crossEntropy: target \(target) at row \(r) outside 0..<\(classes)")
-                let base = r * classes
-                var maxValue = -Float.infinity
-                for c in 0..<classes { maxValue = Swift.max(maxValue, px[base + c]) }
-                var sum = 0.0
-                var logitSum = 0.0
-                for c in 0..<classes {
-                    let e = exp(px[base + c] - maxValue)
-                    pp[base + c] = e
-                    sum += Double(e)
-                    logitSum += Double(px[base + c])
+            rowLoss.withUnsafeMutableBufferPointer { pl in
+                forEachChunk(rows, minimumPerWorker: rowsPerWorker(classes)) { range, _ in
+                    for r in range {
+                        let target = targets[r]
+                        if target == ignoreIndex { continue }
+                        let base = r * classes
+                        var maxValue = -Float.infinity
+                        for c in 0..<classes { maxValue = Swift.max(maxValue, px[base + c]) }
+                        var sum = 0.0
+                        var logitSum = 0.0
+                        for c in 0..<classes {
+                            let e = exp(px[base + c] - maxValue)
+                            pp[base + c] = e
+                            sum += Double(e)
+                            logitSum += Double(px[base + c])
+                        }
+                        let logZ = Double(maxValue) + log(sum)
+                        let inverse = Float(1 / sum)
+                        for c in 0..<classes { pp[base + c] *= inverse }
+                        let nll = logZ - Double(px[base + target])
+                        let smooth = logZ - logitSum / Double(classes)   // mean over classes of -log p_c
+                        pl[r] = (1 - smoothing) * nll + smoothing * smooth
+                    }
                 }
-                let logZ = Double(maxValue) + log(sum)
-                let inverse = Float(1 / sum)
-                for c in 0..<classes { pp[base + c] *= inverse }
-                let nll = logZ - Double(px[base + target])
-                let smooth = logZ - logitSum / Double(classes)   // mean over classes of -log p_c
-                total += (1 - smoothing) * nll + smoothing * smooth
-                counted += 1
             }
         }
     }
+    let total = rowLoss.reduce(0, +)
+    let counted = targets.reduce(0) { $0 + ($1 == ignoreIndex ? 0 : 1) }
     let divisor: Float = reduction == .mean ? Float(Swift.max(counted, 1)) : 1
     let value = Tensor(scalar: Float(total) / divisor)
     let (p, eps) = (probabilities, labelSmoothing)
@@ -62,12 +68,14 @@ public func crossEntropy(
         let scale = g.scalars[0] / divisor
         var grad = p
         grad.withUnsafeMutableBufferPointer { pg in
-            for r in 0..<rows {
-                let target = targets[r]
-                if target == ignoreIndex { continue }   // the row of p is already zero
-                let base = r * classes
-                for c in 0..<classes { pg[base + c] = (pg[base + c] - eps / Float(classes)) * scale }
-                pg[base + target] -= (1 - eps) * scale
+            forEachChunk(rows, minimumPerWorker: rowsPerWorker(classes)) { range, _ in
+                for r in range {
+                    let target = targets[r]
+                    if target == ignoreIndex { continue }   // the row of p is already zero
+                    let base = r * classes
+                    for c in 0..<classes { pg[base + c] = (pg[base + c] - eps / Float(classes)) * scale }
+                    pg[base + target] -= (1 - eps) * scale
+                }
             }
         }
         sink.add(0, Tensor(shape: [rows, classes], scalars: grad))
