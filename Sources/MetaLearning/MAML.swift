@@ -33,6 +33,10 @@ public struct MAMLConfig: Codable, Equatable, Sendable {
     public var innerLearningRate: Float = 0.01
     /// Inner SGD steps; each step uses the next support batch (cycling).
     public var innerSteps: Int = 1
+    /// Global-norm clip of each inner-step gradient (0: none, as the PAML release). First-order MAML
+    /// ignores how theta's own loss changes, so with unclipped steps it can drift to weights that are
+    /// bad as they are but one large step from good ones; a clip bounds that step.
+    public var innerGradientClip: Float = 0
     /// Tasks per meta-update.
     public var metaBatchSize: Int = 16
     /// Outer Adam learning rate beta.
@@ -86,9 +90,10 @@ public struct MAML<Batch> {
         for step in 0..<(steps ?? config.innerSteps) {
             trajectory.append(current)
             let batch = support[step % support.count]
-            let (_, gradients) = valueAndGradient(at: current, training: true, seed: seed &+ UInt64(step)) { g in
+            var (_, gradients) = valueAndGradient(at: current, training: true, seed: seed &+ UInt64(step)) { g in
                 loss(g, batch)
             }
+            if config.innerGradientClip > 0 { gradients.clipGlobalNorm(config.innerGradientClip) }
             current = current.adding(gradients, scale: -rate)
         }
         return (current, trajectory)
@@ -126,6 +131,7 @@ public struct MAML<Batch> {
             after += value / Float(task.query.count)
         }
         if config.metaGradient == .secondOrder {
+            precondition(config.innerGradientClip == 0, "second-order MAML differentiates unclipped inner steps")
             // Back through each inner step: v <- v - alpha H_step(theta_step) v, last step first.
             for step in stride(from: trajectory.count - 1, through: 0, by: -1) {
                 let batch = task.support[step % task.support.count]

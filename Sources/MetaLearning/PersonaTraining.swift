@@ -236,10 +236,12 @@ public struct DialogueTrainer {
     }
 
     /// Meta-training with MAML over meta-train personas (PAML). Each meta-iteration samples
-    /// `maml.metaBatchSize` personas; a persona's dialogues are split in half: support (inner SGD) and
-    /// query (meta-loss). Validation: k-shot adapted perplexity on meta-valid personas.
+    /// `maml.metaBatchSize` personas; a persona's shuffled dialogues are split into support (inner SGD:
+    /// the first `supportDialogues`, or half when nil) and query (meta-loss: the rest). Validation: k-shot
+    /// adapted perplexity on meta-valid personas for each k of `validation.shots`; the best checkpoint is
+    /// the one with the lowest geometric mean over those k.
     public func trainPAML(initial: Parameters, maml mamlConfig: MAMLConfig, options: TrainingOptions,
-                          validation: KShotProtocol) throws -> Parameters {
+                          validation: KShotProtocol, supportDialogues: Int? = nil) throws -> Parameters {
         var parameters = initial
         var optimizer = Adam(learningRate: mamlConfig.outerLearningRate)
         var progress = try resume(&parameters, &optimizer, options: options)
@@ -254,7 +256,7 @@ public struct DialogueTrainer {
             let chosen = (0..<mamlConfig.metaBatchSize).map { _ in personas[Int(rng.next() % UInt64(personas.count))] }
             let tasks = chosen.map { persona -> MetaTask<Seq2SeqBatch> in
                 let dialogues = persona.dialogues.shuffled(using: &rng)
-                let half = max(1, dialogues.count / 2)
+                let half = min(dialogues.count - 1, max(1, supportDialogues ?? dialogues.count / 2))
                 func batch(_ sides: ArraySlice<[EncodedExample]>) -> Seq2SeqBatch {
                     let examples = Array(sides.joined().shuffled(using: &rng).prefix(options.batchSize))
                     return Seq2SeqBatch(sources: examples.map(\.source), responses: examples.map(\.response))
@@ -267,10 +269,18 @@ public struct DialogueTrainer {
             let meanQuery = outcomes.map(\.queryLossAfter).reduce(0, +) / Float(outcomes.count)
             let tokens = tasks.reduce(0) { $0 + $1.support[0].targetTokenCount + $1.query[0].targetTokenCount }
             let due = progress.step % options.validateEvery == 0 || progress.step == options.steps
-            let adapted = due ? validation.evaluate(model: model, parameters: parameters,
-                                                    personas: corpus.personas[.valid] ?? [], k: validation.shots.last ?? 1) : nil
-            let extra = try bookkeeping(parameters, optimizer, &progress, options: options,
-                                        validation: adapted.map { ("validAdapted\($0.k)ShotPerplexity", $0.perplexity) })
+            var score: (name: String, value: Double)?
+            if due {
+                let results = validation.shots.map {
+                    validation.evaluate(model: model, parameters: parameters, personas: corpus.personas[.valid] ?? [], k: $0)
+                }
+                let shown = results.map { "k=\($0.k) " + String(format: "%.2f", $0.perplexity) }.joined(separator: ", ")
+                print("  meta-valid adapted perplexity: \(shown)")
+                let meanLog = results.map { log($0.perplexity) }.reduce(0, +) / Double(results.count)
+                let ks = validation.shots.map(String.init).joined(separator: "+")
+                score = ("validAdapted\(ks)ShotPerplexity", exp(meanLog))
+            }
+            let extra = try bookkeeping(parameters, optimizer, &progress, options: options, validation: score)
             reporter.update(step: progress.step, loss: meanQuery, work: Double(tokens), extra: extra)
         }
         return parameters
@@ -287,14 +297,17 @@ public struct KShotProtocol: Sendable {
     public var steps: Int
     public var learningRate: Float
     public var batchSize: Int
+    /// Global-norm clip of each adaptation gradient (0: none); the same for every system evaluated.
+    public var gradientClip: Float
     /// At most this many personas (nil: all), to bound the cost.
     public var maxPersonas: Int?
     /// At most this many held-out dialogues per persona, the first ones (nil: every dialogue, as the paper).
     public var heldOutPerPersona: Int?
 
     public init(shots: [Int] = [0, 1, 3, 5, 10], steps: Int = 5, learningRate: Float = 0.01, batchSize: Int = 32,
-                maxPersonas: Int? = nil, heldOutPerPersona: Int? = nil) {
+                gradientClip: Float = 0, maxPersonas: Int? = nil, heldOutPerPersona: Int? = nil) {
         self.shots = shots
+        self.gradientClip = gradientClip
         self.steps = steps
         self.learningRate = learningRate
         self.batchSize = batchSize
@@ -319,9 +332,10 @@ public struct KShotProtocol: Sendable {
         var adapted = parameters
         for step in 0..<steps {
             for batch in batches {
-                let (_, gradients) = valueAndGradient(at: adapted, training: false, seed: UInt64(step)) { g in
+                var (_, gradients) = valueAndGradient(at: adapted, training: false, seed: UInt64(step)) { g in
                     model.loss(g, batch)
                 }
+                if gradientClip > 0 { gradients.clipGlobalNorm(gradientClip) }
                 adapted.addScaled(gradients, scale: -learningRate)
             }
         }

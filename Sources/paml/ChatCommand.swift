@@ -54,6 +54,8 @@ struct GenerationOptions: ParsableArguments {
     @Option(help: "A few dialogues of the persona to adapt to (ConvAI2 text or .jsonl).") var persona: String?
     @Option(help: "Adaptation SGD passes over the persona's dialogues (PAML k-shot).") var adaptSteps = 5
     @Option(help: "Adaptation SGD learning rate (alpha).") var adaptLr: Float = 0.01
+    @Option(help: "Global-norm clip of each adaptation gradient (0: none; the shipped PAML model was meta-trained with 2).")
+    var adaptGradientClip: Float = 2
     @Option(help: "Decoding: beam, greedy, top-k.") var decoding = "beam"
     @Option(help: "Beam size.") var beamSize = 5
     @Option(help: "k for top-k sampling.") var topK = 10
@@ -95,7 +97,7 @@ struct GenerationOptions: ParsableArguments {
         guard let persona else { return (loaded, loaded.parameters, []) }
         let file = try PersonaDialogueFile(path: persona)
         let encoder = ExampleEncoder(vocabulary: loaded.vocabulary, format: loaded.config.format)
-        let kshot = KShotProtocol(steps: adaptSteps, learningRate: adaptLr)
+        let kshot = KShotProtocol(steps: adaptSteps, learningRate: adaptLr, gradientClip: adaptGradientClip)
         let start = Date()
         let adapted = kshot.adapt(model: loaded.model, parameters: loaded.parameters,
                                   support: file.examples.map(encoder.encode))
@@ -202,7 +204,8 @@ struct AdaptCommand: ParsableCommand {
         let folder = URL(fileURLWithPath: out)
         try Checkpoint.save(parameters: parameters, config: loaded.config, kind: "dialogue", to: folder,
                             metadata: ["adaptedFrom": options.checkpoint, "persona": options.persona ?? "",
-                                       "adaptSteps": "\(options.adaptSteps)", "adaptLr": "\(options.adaptLr)"])
+                                       "adaptSteps": "\(options.adaptSteps)", "adaptLr": "\(options.adaptLr)",
+                                       "adaptGradientClip": "\(options.adaptGradientClip)"])
         try loaded.vocabulary.save(to: folder.appendingPathComponent("vocab.txt"))
         print("saved adapted model to \(out)")
     }

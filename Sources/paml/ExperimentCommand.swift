@@ -59,11 +59,15 @@ struct KShotExperiment: ParsableCommand {
     @Option(help: "Checkpoint of the Dialogue model.") var dialogue: String
     @Option(help: "Checkpoint of the Dialogue+Persona model.") var dialoguePersona: String?
     @Option(help: "Checkpoint of the PAML model.") var paml: String
+    @Option(help: "Equal-compute control: the Dialogue model trained on with supervision for as many gradient computations as PAML's meta-training; adapted like the others.")
+    var control: String?
     @Option(parsing: .upToNextOption, help: "Shots k.") var shots: [Int] = [0, 1, 3, 5, 10]
     @Option(help: "Meta-test personas used (nil: all).") var personas: Int?
     @Option(help: "Held-out dialogues per persona.") var heldOut = 3
     @Option(help: "Adaptation SGD passes over the support set.") var adaptSteps = 5
     @Option(help: "Adaptation SGD learning rate (alpha), used when --tune-lr is not given.") var adaptLr: Float = 0.01
+    @Option(help: "Global-norm clip of each adaptation gradient, the same for every system (0: none).")
+    var adaptGradientClip: Float = 2
     @Option(parsing: .upToNextOption,
             help: "Candidate adaptation learning rates: for each adapted system and k, the one with the lowest meta-valid k-shot perplexity is used.")
     var tuneLr: [Float] = []
@@ -119,7 +123,8 @@ struct KShotExperiment: ParsableCommand {
             guard !tuneLr.isEmpty, k > 0 else { return adaptLr }
             var best = (rate: tuneLr[0], perplexity: Double.infinity)
             for rate in tuneLr {
-                let probe = KShotProtocol(shots: [k], steps: adaptSteps, learningRate: rate, maxPersonas: tunePersonas,
+                let probe = KShotProtocol(shots: [k], steps: adaptSteps, learningRate: rate, gradientClip: adaptGradientClip,
+                                          maxPersonas: tunePersonas,
                                           heldOutPerPersona: 1)
                 let perplexity = probe.evaluate(model: loaded.model, parameters: loaded.parameters, personas: valid, k: k).perplexity
                 print(String(format: "%@: meta-valid %d-shot perplexity %.2f at adaptation lr %g", name, k, perplexity, rate))
@@ -136,7 +141,8 @@ struct KShotExperiment: ParsableCommand {
             for k in ks {
                 let rate = adapted ? learningRate(name, loaded, valid: validPersonas, k: k) : adaptLr
                 if adapted { chosenRates[name, default: []].append(rate) }
-                let kshot = KShotProtocol(shots: ks, steps: adaptSteps, learningRate: rate, maxPersonas: personas,
+                let kshot = KShotProtocol(shots: ks, steps: adaptSteps, learningRate: rate, gradientClip: adaptGradientClip,
+                                          maxPersonas: personas,
                                           heldOutPerPersona: heldOut)
                 var hypotheses: [String] = [], references: [String?] = []
                 var responses: [(utterance: String, persona: [String])] = []
@@ -179,6 +185,9 @@ struct KShotExperiment: ParsableCommand {
         let dialogueModel = try LoadedDialogueModel(folder: dialogue)
         measure("Dialogue", dialogueModel, ks: [0], tableK: 0, adapted: false)
         measure("Dialogue+Fine-tuning", dialogueModel, ks: shots, tableK: maxShots, adapted: true)
+        if let control {
+            measure(Self.controlName, try LoadedDialogueModel(folder: control), ks: shots, tableK: maxShots, adapted: true)
+        }
         let pamlModel = try LoadedDialogueModel(folder: paml)
         measure("PAML", pamlModel, ks: shots, tableK: maxShots, adapted: true)
         if let scorer, !humanResponses.isEmpty {
@@ -190,6 +199,10 @@ struct KShotExperiment: ParsableCommand {
             .write(to: URL(fileURLWithPath: out).appendingPathComponent("paml_responses.jsonl"), options: .atomic)
         print("wrote \(out)/paml_responses.jsonl (\(lines.count) responses; rescore with `paml score`)")
     }
+
+    static let controlName = "Dialogue+Fine-tuning (equal compute)"
+    /// The systems with a k-shot curve, in table and plot order.
+    static let adaptedSystems = ["Dialogue+Fine-tuning", controlName, "PAML"]
 
     func loadNLI() throws -> NLIModel {
         try NLIModel(checkpoint: URL(fileURLWithPath: nli), pretrained: miniLMFolder(minilm, neededFor: "C (--no-consistency skips it)"))
@@ -208,13 +221,15 @@ struct KShotExperiment: ParsableCommand {
         validation dialogues and Synthetic-Persona-Chat valid/test (`paml data stats`, data seed \(personaData.dataSeed)); \
         the Persona-Chat train split is not available, so the paper's figures are not comparable to these. Split: meta-test \
         personas (disjoint from meta-train). Protocol: each persona's first \(heldOut) dialogues held out in turn; \
-        adaptation on the k following dialogues, \(adaptSteps) SGD passes at the learning rate in the table (\(lrNote)). \
+        adaptation on the k following dialogues, \(adaptSteps) SGD passes at the learning rate in the table (\(lrNote)), \
+        \(adaptGradientClip > 0 ? "each gradient clipped to global norm \(adaptGradientClip)" : "gradients not clipped"). \
         BLEU: sacreBLEU-compatible corpus BLEU (13a, exp smoothing) of beam-5 responses on the first \(bleuTurns) turns of \
         each held-out dialogue. C: mean over those responses of C(u) = sum over the held-out dialogue's persona sentences \
         of +1 entailment / 0 neutral / -1 contradiction (\(noConsistency ? "not measured in this run" : "NLI model `\(nli)`")); \
         the Human row scores the human responses of the same turns. Every scored response is in `paml_responses.jsonl` \
         (speaker = system and k), so `paml score` can rescore C with another NLI model.
 
+        \(control.map { "\(Self.controlName): the Dialogue model of `\($0)`, trained on with supervision for about as many gradient computations as PAML's meta-training, then adapted by the same protocol (does PAML win by meta-learning, or by more training?).\n" } ?? "")
         Command: `\(command)` (\(formatDuration(seconds)) on this machine).
 
         | system | k | adaptation lr | PPL | BLEU | C | personas | held-out dialogues | tokens |
@@ -230,13 +245,13 @@ struct KShotExperiment: ParsableCommand {
         }
         md += "\n## Perplexity after k-shot adaptation\n\n| system | " + shots.map { "k=\($0)" }.joined(separator: " | ") + " |\n|---|"
             + shots.map { _ in "---:" }.joined(separator: "|") + "|\n"
-        for name in ["Dialogue+Fine-tuning", "PAML"] {
+        for name in Self.adaptedSystems {
             guard let curve = curves[name] else { continue }
             md += "| \(name) | " + curve.map { String(format: "%.2f", $0.perplexity) }.joined(separator: " | ") + " |\n"
         }
         md += "\nAdaptation learning rate used at each k (k = 0 adapts nothing):\n\n| system | "
             + shots.map { "k=\($0)" }.joined(separator: " | ") + " |\n|---|" + shots.map { _ in "---:" }.joined(separator: "|") + "|\n"
-        for name in ["Dialogue+Fine-tuning", "PAML"] {
+        for name in Self.adaptedSystems {
             guard let used = rates[name] else { continue }
             md += "| \(name) | " + zip(shots, used).map { $0.0 == 0 ? "-" : "\($0.1)" }.joined(separator: " | ") + " |\n"
         }
@@ -252,7 +267,7 @@ struct KShotExperiment: ParsableCommand {
 
     /// The k-shot curve; perplexity on a log10 axis (it spans orders of magnitude between systems and k).
     func writePlot(curves: [String: [KShotProtocol.Result]]) throws {
-        let series = ["Dialogue+Fine-tuning", "PAML"].compactMap { name in
+        let series = Self.adaptedSystems.compactMap { name in
             curves[name].map { (name, $0.map { (Double($0.k), log10($0.perplexity)) }) }
         }
         try Data(lineChartSVG(title: "Perplexity after k-shot adaptation (meta-test personas)", xLabel: "k (dialogues of the persona)",
@@ -296,8 +311,8 @@ func lineChartSVG(title: String, xLabel: String, yLabel: String, series: [(Strin
         svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(path)\"/>\n"
         for (x, y) in values { svg += "<circle cx=\"\(px(x))\" cy=\"\(py(y))\" r=\"4\" fill=\"\(color)\"/>\n" }
         let ly = top + 10 + Double(index) * 18
-        svg += "<rect x=\"\(width - right - 170)\" y=\"\(ly - 9)\" width=\"12\" height=\"12\" fill=\"\(color)\"/>"
-        svg += "<text x=\"\(width - right - 152)\" y=\"\(ly + 1)\">\(name)</text>\n"
+        svg += "<rect x=\"\(width - right - 260)\" y=\"\(ly - 9)\" width=\"12\" height=\"12\" fill=\"\(color)\"/>"
+        svg += "<text x=\"\(width - right - 242)\" y=\"\(ly + 1)\">\(name)</text>\n"
     }
     return svg + "</svg>\n"
 }

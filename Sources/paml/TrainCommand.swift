@@ -63,7 +63,25 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "PAML outer Adam learning rate beta.") var outerLearningRate: Float = 0.0003
     @Option(help: "PAML personas per meta-batch.") var metaBatchSize = 16
     @Option(help: "PAML meta-gradient: first-order, second-order, reptile.") var metaGradient: MetaGradient = .firstOrder
-    @Option(help: "PAML validation: personas adapted on k dialogues.") var validationPersonas = 10
+    @Option(help: "PAML validation: meta-valid personas adapted on k dialogues.") var validationPersonas = 10
+    @Option(parsing: .upToNextOption, help: "PAML validation: the k of the k-shot perplexities whose geometric mean picks the best checkpoint.")
+    var validationShots: [Int] = [3]
+    @Option(help: "PAML inner SGD steps (validation adapts with as many passes).") var innerSteps = 1
+    @Option(help: "PAML global-norm clip of each inner-step gradient (0: none, as the original release).")
+    var innerGradientClip: Float = 0
+    @Option(help: "PAML support dialogues per persona and meta-task (default: half of the persona's dialogues).")
+    var supportDialogues: Int?
+
+    func validate() throws {
+        if metaGradient == .secondOrder && innerGradientClip > 0 {
+            throw ValidationError("--inner-gradient-clip works with first-order and reptile; second-order differentiates unclipped steps")
+        }
+        if innerSteps < 1 { throw ValidationError("--inner-steps must be at least 1") }
+        if let supportDialogues, supportDialogues < 1 { throw ValidationError("--support-dialogues must be at least 1") }
+        if validationShots.isEmpty || validationShots.contains(where: { $0 < 0 }) {
+            throw ValidationError("--validation-shots needs one or more k >= 0")
+        }
+    }
 
     func run() throws {
         setBLASThreads(2)
@@ -112,9 +130,13 @@ struct TrainCommand: ParsableCommand {
             maml.outerLearningRate = outerLearningRate
             maml.metaBatchSize = metaBatchSize
             maml.metaGradient = metaGradient
-            let validation = KShotProtocol(shots: [3], steps: 1, learningRate: innerLearningRate, batchSize: batchSize,
+            maml.innerSteps = innerSteps
+            maml.innerGradientClip = innerGradientClip
+            let validation = KShotProtocol(shots: validationShots, steps: innerSteps, learningRate: innerLearningRate,
+                                           batchSize: batchSize, gradientClip: innerGradientClip,
                                            maxPersonas: validationPersonas, heldOutPerPersona: 2)
-            _ = try trainer.trainPAML(initial: initial!, maml: maml, options: options, validation: validation)
+            _ = try trainer.trainPAML(initial: initial!, maml: maml, options: options, validation: validation,
+                                      supportDialogues: supportDialogues)
         }
         print("saved \(out) (resumable) and \(out)/best (best validation)")
     }
