@@ -53,6 +53,26 @@ final class MAMLTests: XCTestCase {
         return states
     }
 
+    /// With an inner clip c, each step is -alpha * g * min(1, c / |g|): by hand on the quadratic tasks.
+    func testClippedInnerStepsScaleLongGradients() {
+        let (parameters, task, support, _) = setUpTask(innerSteps: 2)
+        var config = MAMLConfig()
+        config.innerLearningRate = alpha
+        config.innerSteps = 2
+        config.innerGradientClip = 0.5
+        let adapted = MAML(config: config, loss: quadraticLoss).adapt(parameters, on: task.support).adapted
+        var theta = parameters.require("theta")
+        var clipped = 0
+        for batch in support {
+            var g = batch.gradient(theta)
+            let norm = Float(g.squaredNorm().squareRoot())
+            if norm > 0.5 { g = g * (0.5 / norm); clipped += 1 }
+            theta = theta - g * alpha
+        }
+        XCTAssertGreaterThan(clipped, 0, "the fixture must have a gradient longer than the clip")
+        assertClose(adapted.require("theta"), theta, absolute: 1e-5)
+    }
+
     func testAdaptationIsSGDAndLeavesTheMetaModelAlone() {
         let (parameters, task, support, _) = setUpTask(innerSteps: 2)
         let (adapted, trajectory) = maml(.firstOrder, innerSteps: 2).adapt(parameters, on: task.support)

@@ -53,6 +53,18 @@ final class PersonaTrainingTests: XCTestCase {
         XCTAssertEqual(kshot.evaluate(model: model, parameters: parameters, personas: personas, k: 4).skippedPersonas, 1)
     }
 
+    /// With a gradient clip every adaptation step has length learning rate x clip (the gradients here are
+    /// far longer than the clip), so the adapted weights sit exactly steps x that far from the start.
+    func testAdaptationGradientClipBoundsEachStep() {
+        let model = Seq2Seq(config: modelConfig)
+        let parameters = model.initialParameters(seed: 2)
+        let support = corpus().personas[.test]![0].dialogues[0]   // 3 examples: one batch
+        let kshot = KShotProtocol(steps: 2, learningRate: 0.1, gradientClip: 1e-3)
+        let adapted = kshot.adapt(model: model, parameters: parameters, support: support)
+        let distance = adapted.adding(parameters, scale: -1).globalNorm()
+        assertClose(distance, 2 * 0.1 * 1e-3, relative: 1e-2)
+    }
+
     /// An interrupted run resumed from its checkpoint ends with exactly the weights of an uninterrupted run.
     func testSupervisedTrainingResumesExactly() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("paml-resume-\(UUID().uuidString)")
@@ -85,6 +97,38 @@ final class PersonaTrainingTests: XCTestCase {
                                             options: TrainingOptions(steps: 60, batchSize: 8, validateEvery: 1000),
                                             validation: kshot)
         let after = kshot.evaluate(model: trainer.model, parameters: trained, personas: trainer.corpus.personas[.test]!, k: 1)
+        XCTAssertLessThan(after.perplexity, before.perplexity / 2)
+    }
+
+    /// The variant the experiment script trains: the inner loop is the k-shot protocol (several clipped
+    /// steps on a few support dialogues), the best checkpoint is chosen on 0- and 1-shot perplexity.
+    func testPAMLWithProtocolInnerLoopImprovesAdaptedPerplexity() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("paml-protocol-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let trainer = DialogueTrainer(config: config(.paml), corpus: corpus())
+        let initial = trainer.model.initialParameters(seed: 4)
+        var maml = MAMLConfig()
+        maml.metaBatchSize = 3
+        maml.outerLearningRate = 0.01
+        maml.innerLearningRate = 0.05
+        maml.innerSteps = 3
+        maml.innerGradientClip = 5
+        let validation = KShotProtocol(shots: [0, 1], steps: 3, learningRate: 0.05, gradientClip: 5)
+        let test = KShotProtocol(shots: [1], steps: 3, learningRate: 0.05, gradientClip: 5)
+        let before = test.evaluate(model: trainer.model, parameters: initial, personas: trainer.corpus.personas[.test]!, k: 1)
+        let trained = try trainer.trainPAML(initial: initial, maml: maml,
+                                            options: TrainingOptions(steps: 60, batchSize: 8, validateEvery: 20,
+                                                                     checkpointEvery: 60, checkpointFolder: folder),
+                                            validation: validation, supportDialogues: 1)
+        XCTAssertNotEqual(trained.require("embedding.weight"), initial.require("embedding.weight"))
+        // The kept model is the best on validation (here the persona is shared with test: in this toy the
+        // final weights overfit the three training personas, the kept ones must not).
+        let best = try Checkpoint.load(from: folder.appendingPathComponent("best"), as: DialogueModelConfig.self, kind: "dialogue") {
+            Seq2Seq(config: $0.model).initialParameters(seed: 0)
+        }
+        XCTAssertNotNil(best.checkpoint.metadata["validAdapted0+1ShotPerplexity"], "best checkpoint not chosen on the 0+1-shot score")
+        let after = test.evaluate(model: trainer.model, parameters: best.checkpoint.parameters,
+                                  personas: trainer.corpus.personas[.test]!, k: 1)
         XCTAssertLessThan(after.perplexity, before.perplexity / 2)
     }
 }
