@@ -47,8 +47,11 @@ public struct GRU: Sendable {
         let (bih, bhh) = (g.param("\(name).bias_ih"), g.param("\(name).bias_hh"))
         var h = initial ?? g.constant(Tensor(zeros: [batch, hiddenSize]))            // [B, Hd]
         var outputs: [Var] = []
+        // Step t reads rows b * T + t of x as [B*T, In] with a row gather, whose backward adds into
+        // those rows only; a slice per step would add a whole [B, T, In] gradient each step, O(T^2).
+        let rows = x.reshaped([batch * time, inputSize])
         for t in 0..<time {
-            let input = slice(x, axis: 1, range: t..<(t + 1)).reshaped([batch, inputSize])  // [B, In]
+            let input = embedding(rows, indices: (0..<batch).map { $0 * time + t })        // [B, In]
             let next = gruCell(input: input, hidden: h, weightIH: wih, weightHH: whh, biasIH: bih, biasHH: bhh)
             if let lengths, lengths.contains(where: { $0 <= t }) {
                 // h = h + (h' - h) * active, active[b] = 1 while t < lengths[b].
