@@ -64,9 +64,11 @@ public struct MultiHeadAttention: Sendable {
     /// Several projections of the same input as one product: their weights (and biases) joined along
     /// the output axis, then the result cut back into the parts. PAML's 40-wide projections run far
     /// below BLAS peak one by one; joined they make one 120-wide GEMM, and the backward pass computes
-    /// one input gradient instead of adding three.
+    /// one input gradient instead of adding three. For a few rows (a decoding step) joining the weights
+    /// costs more than it saves, so those run separately.
     private func projections(_ g: Graph, _ x: Var, _ parts: [Linear]) -> [Var] {
         precondition(x.shape.last == parts[0].inputSize, "\(name): input \(x.shape), expected last dimension \(parts[0].inputSize)")
+        if x.value.count / parts[0].inputSize < 256 { return parts.map { $0(g, x) } }
         let weight = concatenate(parts.map { g.param("\($0.name).weight") }, axis: 0)
         let bias = hasBias ? concatenate(parts.map { g.param("\($0.name).bias") }, axis: 0) : nil
         let joined = linear(x, weight: weight, bias: bias)

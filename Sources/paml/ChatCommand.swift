@@ -52,8 +52,10 @@ struct PersonaDialogueFile {
 struct GenerationOptions: ParsableArguments {
     @Option(help: "Dialogue model checkpoint folder.") var checkpoint = "Checkpoints/paml"
     @Option(help: "A few dialogues of the persona to adapt to (ConvAI2 text or .jsonl).") var persona: String?
-    @Option(help: "Adaptation SGD passes over the persona's dialogues (PAML k-shot).") var adaptSteps = 5
-    @Option(help: "Adaptation SGD learning rate (alpha).") var adaptLr: Float = 0.01
+    @Option(help: "Adaptation SGD passes over the persona's dialogues (PAML k-shot; the experiment's protocol uses 3).")
+    var adaptSteps = 3
+    @Option(help: "Adaptation SGD learning rate (0.003: the shipped PAML model's best rate for 3 dialogues on meta-valid personas).")
+    var adaptLr: Float = 0.003
     @Option(help: "Global-norm clip of each adaptation gradient (0: none; the shipped PAML model was meta-trained with 2).")
     var adaptGradientClip: Float = 2
     @Option(help: "Decoding: beam, greedy, top-k.") var decoding = "beam"

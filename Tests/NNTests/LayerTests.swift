@@ -47,6 +47,43 @@ final class LayerTests: XCTestCase {
         assertClose(sinusoidalPositions(count: 2, width: 8, start: 4), whole.slice(rows: 4..<6))
     }
 
+    /// Inputs of 256 rows or more take the joined query/key/value product; it must give the values and
+    /// parameter gradients of the three separate projections (written out here), for self- and
+    /// cross-attention.
+    func testJoinedProjectionsMatchSeparateOnes() {
+        let attention = MultiHeadAttention(name: "attn", width: 12, heads: 2, keyDepth: 8, valueDepth: 8, hasBias: true)
+        var parameters = Parameters()
+        var rng = SeededGenerator(seed: 5)
+        attention.initialize(into: &parameters, using: &rng)
+        let x = Tensor.randomNormal([4, 70, 12], using: &rng)        // 280 rows
+        let memory = Tensor.randomNormal([4, 66, 12], using: &rng)   // 264 rows
+        let padding = (0..<(4 * 66)).map { $0 % 66 >= 60 && $0 / 66 == 2 }
+        let projection = Tensor.randomNormal([4, 70, 12], using: &rng)
+        for cross in [false, true] {
+            func loss(_ g: Graph, joined: Bool) -> Var {
+                let input = g.constant(x), source = cross ? g.constant(memory) : input
+                let y: Var
+                if joined {
+                    y = attention(g, input, memory: cross ? source : nil, keyPadding: cross ? padding : nil, causal: !cross)
+                } else {
+                    let q = splitHeads(attention.query(g, input), heads: 2)
+                    let k = splitHeads(attention.key(g, source), heads: 2)
+                    let v = splitHeads(attention.value(g, source), heads: 2)
+                    let mask = AttentionMask(keyPadding: cross ? padding : nil, causal: !cross)
+                    y = attention.output(g, mergeHeads(scaledDotProductAttention(query: q, key: k, value: v, mask: mask)))
+                }
+                return (y * g.constant(projection)).sum()
+            }
+            let joined = valueAndGradient(at: parameters, training: false) { loss($0, joined: true) }
+            let separate = valueAndGradient(at: parameters, training: false) { loss($0, joined: false) }
+            assertClose(Tensor(scalar: joined.value), Tensor(scalar: separate.value), relative: 1e-5)
+            for name in parameters.names {
+                assertClose(joined.gradients.require(name), separate.gradients.require(name), absolute: 1e-4,
+                            "\(cross ? "cross" : "self")-attention gradient of \(name)")
+            }
+        }
+    }
+
     func testSelfAttentionWithPaddingAndCausalMaskMatchesNumpy() {
         let attention = MultiHeadAttention(name: "attn", width: 4, heads: 2, keyDepth: 4, valueDepth: 4, hasBias: true)
         let params = Parameters([
