@@ -36,8 +36,16 @@ public func layerNorm(_ x: Var, gamma: Var, beta: Var, epsilon: Float = 1e-5) ->
                                                                tail: { let d = row[$0] - mean; return d * d }
                                     let rstd = 1 / (variance / Float(channels) + epsilon).squareRoot()
                                     let base = r * channels
-                                    for c in 0..<channels {
-                                        po[base + c] = (px[base + c] - mean) * rstd * pg[c] + pb[c]
+                                    let (out, g, b) = (po.baseAddress! + base, pg.baseAddress!, pb.baseAddress!)
+                                    let r8 = SIMD8<Float>(repeating: rstd)
+                                    var c = 0
+                                    while c + 8 <= channels {
+                                        out.storeLanes((row.lanes(c) - m8) * r8 * g.lanes(c) + b.lanes(c), at: c)
+                                        c += 8
+                                    }
+                                    while c < channels {
+                                        out[c] = (row[c] - mean) * rstd * g[c] + b[c]
+                                        c += 1
                                     }
                                     pMean[r] = mean
                                     pRstd[r] = rstd
@@ -73,12 +81,25 @@ public func layerNorm(_ x: Var, gamma: Var, beta: Var, epsilon: Float = 1e-5) ->
                                     let dnNormMean = laneSum(channels) {
                                         gRow.lanes($0) * w.lanes($0) * ((xRow.lanes($0) - m8) * r8)
                                     } tail: { gRow[$0] * w[$0] * ((xRow[$0] - mean) * rstd) } / Float(channels)
-                                    for c in 0..<channels {
-                                        let norm = (px[base + c] - mean) * rstd
-                                        let dn = pg[base + c] * pw[c]
-                                        pdx[base + c] = (dn - dnMean - norm * dnNormMean) * rstd
-                                        pdw[c] += pg[base + c] * norm
-                                        pdb[c] += pg[base + c]
+                                    // Eight channels at a time: the pointers may alias as far as the
+                                    // compiler knows, so it would not vectorise this loop itself.
+                                    let dx = pdx.baseAddress! + base
+                                    let (dnMean8, dnNormMean8) = (SIMD8<Float>(repeating: dnMean), SIMD8<Float>(repeating: dnNormMean))
+                                    var c = 0
+                                    while c + 8 <= channels {
+                                        let norm = (xRow.lanes(c) - m8) * r8
+                                        let gradient = gRow.lanes(c)
+                                        dx.storeLanes((gradient * w.lanes(c) - dnMean8 - norm * dnNormMean8) * r8, at: c)
+                                        pdw.storeLanes(UnsafePointer(pdw).lanes(c) + gradient * norm, at: c)
+                                        pdb.storeLanes(UnsafePointer(pdb).lanes(c) + gradient, at: c)
+                                        c += 8
+                                    }
+                                    while c < channels {
+                                        let norm = (xRow[c] - mean) * rstd
+                                        dx[c] = (gRow[c] * w[c] - dnMean - norm * dnNormMean) * rstd
+                                        pdw[c] += gRow[c] * norm
+                                        pdb[c] += gRow[c]
+                                        c += 1
                                     }
                                 }
                             }
@@ -105,6 +126,14 @@ public func layerNorm(_ x: Var, gamma: Var, beta: Var, epsilon: Float = 1e-5) ->
 /// the fork/join cost of a few microseconds stops mattering).
 @inline(__always)
 func rowsPerWorker(_ channels: Int) -> Int { Swift.max(1, 16_384 / Swift.max(channels, 1)) }
+
+extension UnsafeMutablePointer where Pointee == Float {
+    /// Writes eight floats starting at `self + i`.
+    @inline(__always)
+    func storeLanes(_ value: SIMD8<Float>, at i: Int) {
+        UnsafeMutableRawPointer(self + i).storeBytes(of: value, as: SIMD8<Float>.self)
+    }
+}
 
 extension UnsafePointer where Pointee == Float {
     /// The eight floats starting at `self + i`.

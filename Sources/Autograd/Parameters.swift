@@ -168,3 +168,28 @@ public func valueAndGradient(
     graph.tape.backward(output)
     return (output.value.scalars[0], graph.gradients())
 }
+
+/// The loss and gradients of a weighted mean of losses over `parts` (a batch cut into sub-batches,
+/// weights = each part's share of the tokens): sum_i weights[i] * loss(part i) / sum(weights). The parts
+/// run at once, one per BLAS thread, each with single-threaded BLAS. PAML's products are narrow
+/// (widths 40 and 50), where splitting each GEMM over the cores costs more than it gains; whole
+/// forward/backward passes side by side keep every core busy without a synchronisation per product.
+/// Part i uses dropout seed `seed + i`. With one BLAS thread (or one part) the parts run in turn.
+public func valueAndGradient<Part>(
+    at parameters: Parameters, parts: [Part], weights: [Float], training: Bool = true, seed: UInt64 = 0,
+    _ loss: (Graph, Part) -> Var
+) -> (value: Float, gradients: Parameters) {
+    precondition(!parts.isEmpty && parts.count == weights.count, "valueAndGradient: \(parts.count) parts, \(weights.count) weights")
+    let total = weights.reduce(0, +)
+    precondition(total > 0, "valueAndGradient: the weights sum to \(total)")
+    let results = mapOverBLASThreads(parts.count) { i in
+        valueAndGradient(at: parameters, training: training, seed: seed &+ UInt64(i)) { loss($0, parts[i]) }
+    }
+    var value: Float = 0
+    var gradients = parameters.zerosLike()
+    for (result, weight) in zip(results, weights) {
+        value += result.value * weight / total
+        gradients.addScaled(result.gradients, scale: weight / total)
+    }
+    return (value, gradients)
+}

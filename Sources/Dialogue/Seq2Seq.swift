@@ -83,6 +83,21 @@ public struct Seq2SeqBatch: Sendable {
 
     /// Number of target tokens scored (responses + EOS, no padding).
     public var targetTokenCount: Int { targetOutput.filter { $0 != Vocabulary.padID }.count }
+
+    /// The examples cut into at most `count` contiguous sub-batches, each padded to its own lengths, for
+    /// `valueAndGradient(at:parts:weights:)` with weights = their `targetTokenCount`: the token-weighted
+    /// mean of their losses is this batch's loss.
+    public func split(into count: Int) -> [Seq2SeqBatch] {
+        let parts = Swift.max(1, Swift.min(count, batchSize))
+        let share = (batchSize + parts - 1) / parts
+        return stride(from: 0, to: batchSize, by: share).map { start in
+            let rows = start..<Swift.min(batchSize, start + share)
+            // An unmasked PAD stands for an empty history; keeping it keeps the example's meaning.
+            let sources = rows.map { b in (0..<sourceLength).filter { !sourcePadding[b * sourceLength + $0] }.map { sourceIDs[b * sourceLength + $0] } }
+            let responses = rows.map { b in Array(targetOutput[(b * targetLength)..<((b + 1) * targetLength)].prefix { $0 != Vocabulary.eosID }) }
+            return Seq2SeqBatch(sources: sources, responses: responses)
+        }
+    }
 }
 
 /// The seq2seq Transformer. A value type holding only its configuration; weights live in `Parameters`
@@ -147,6 +162,16 @@ public struct Seq2Seq: Sendable {
                             sourcePadding: batch.sourcePadding, cache: &none)                     // [B, T, V]
         return crossEntropy(logits: scores.reshaped([-1, config.vocabularySize]), targets: batch.targetOutput,
                             ignoreIndex: Vocabulary.padID, labelSmoothing: labelSmoothing ?? config.labelSmoothing)
+    }
+
+    /// The training loss of `batch` and its gradients at `parameters`: the batch is cut into one
+    /// sub-batch per BLAS thread and their passes run side by side (`valueAndGradient(at:parts:weights:)`),
+    /// the same loss as one pass over the whole batch. Sub-batch i uses dropout seed `seed + i`.
+    public func lossAndGradient(at parameters: Parameters, batch: Seq2SeqBatch, training: Bool = true,
+                                seed: UInt64 = 0) -> (value: Float, gradients: Parameters) {
+        let parts = batch.split(into: parallelWorkerCount)
+        return valueAndGradient(at: parameters, parts: parts, weights: parts.map { Float($0.targetTokenCount) },
+                                training: training, seed: seed) { g, part in loss(g, part) }
     }
 
     /// Summed negative log-likelihood (no smoothing) and the number of target tokens, for perplexity.

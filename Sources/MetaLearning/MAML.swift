@@ -164,14 +164,12 @@ public struct MAML<Batch> {
     public func metaStep<O: Optimizer>(_ parameters: inout Parameters, tasks: [MetaTask<Batch>], optimizer: inout O,
                                        measureBefore: Bool = false, seed: UInt64 = 0) -> [TaskOutcome] {
         precondition(!tasks.isEmpty, "metaStep: no tasks")
-        var outcomes: [TaskOutcome] = []
-        var total = parameters.zerosLike()
-        for (i, task) in tasks.enumerated() {
-            let outcome = taskGradient(parameters, task: task, measureBefore: measureBefore,
-                                       seed: seed &+ UInt64(i) &* 7919)
-            total.addScaled(outcome.metaGradient, scale: 1 / Float(tasks.count))
-            outcomes.append(outcome)
+        // Tasks are independent: they run side by side, one per BLAS thread.
+        let outcomes = mapOverBLASThreads(tasks.count) { i in
+            taskGradient(parameters, task: tasks[i], measureBefore: measureBefore, seed: seed &+ UInt64(i) &* 7919)
         }
+        var total = parameters.zerosLike()
+        for outcome in outcomes { total.addScaled(outcome.metaGradient, scale: 1 / Float(tasks.count)) }
         if config.gradientClip > 0 { total.clipGlobalNorm(config.gradientClip) }
         optimizer.update(&parameters, gradients: total)
         return outcomes

@@ -220,10 +220,8 @@ public struct DialogueTrainer {
                                                  shuffleSeed: options.seed &+ UInt64(epoch)))
             }
             let batch = epochCache.batches[progress.step % epochBatches]
-            var (loss, gradients) = valueAndGradient(at: parameters, training: true,
-                                                     seed: options.seed &+ UInt64(progress.step)) { g in
-                model.loss(g, batch)
-            }
+            var (loss, gradients) = model.lossAndGradient(at: parameters, batch: batch, training: true,
+                                                          seed: options.seed &+ UInt64(progress.step))
             gradients.clipGlobalNorm(options.gradientClip)
             optimizer.update(&parameters, gradients: gradients)
             progress.step += 1
@@ -332,9 +330,7 @@ public struct KShotProtocol: Sendable {
         var adapted = parameters
         for step in 0..<steps {
             for batch in batches {
-                var (_, gradients) = valueAndGradient(at: adapted, training: false, seed: UInt64(step)) { g in
-                    model.loss(g, batch)
-                }
+                var (_, gradients) = model.lossAndGradient(at: adapted, batch: batch, training: false, seed: UInt64(step))
                 if gradientClip > 0 { gradients.clipGlobalNorm(gradientClip) }
                 adapted.addScaled(gradients, scale: -learningRate)
             }

@@ -21,3 +21,22 @@ public func forEachChunk(_ count: Int, minimumPerWorker: Int, _ body: (_ range: 
 
 /// How many workers `forEachChunk` may use: the BLAS thread count (`setBLASThreads`).
 public var parallelWorkerCount: Int { Int(openblas_get_num_threads()) }
+
+/// body(0) ... body(count - 1), run side by side on the BLAS threads with each call's own BLAS products
+/// single-threaded, in order when there is one thread. PAML's products are narrow (widths 40 and 50),
+/// where splitting every GEMM over the cores costs more than it gains; whole independent computations
+/// (forward/backward passes of sub-batches, MAML tasks) side by side keep every core busy without a
+/// synchronisation per product. `body` must not share mutable state between calls.
+public func mapOverBLASThreads<T>(_ count: Int, _ body: (Int) -> T) -> [T] {
+    let threads = parallelWorkerCount
+    guard threads > 1 && count > 1 else { return (0..<count).map(body) }
+    var results = [T?](repeating: nil, count: count)
+    setBLASThreads(1)
+    defer { setBLASThreads(threads) }
+    results.withUnsafeMutableBufferPointer { slots in
+        DispatchQueue.concurrentPerform(iterations: Swift.min(threads, count)) { worker in
+            for i in stride(from: worker, to: count, by: threads) { slots[i] = body(i) }
+        }
+    }
+    return results.map { $0! }
+}

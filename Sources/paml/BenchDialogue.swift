@@ -72,7 +72,7 @@ struct BenchDialogue: ParsableCommand {
 
         var adam = Adam(learningRate: 1e-4)
         let trainSeconds = bestSeconds {
-            let (_, gradients) = valueAndGradient(at: parameters, training: true) { g in model.loss(g, data) }
+            let (_, gradients) = model.lossAndGradient(at: parameters, batch: data)   // as `paml train` does
             adam.update(&parameters, gradients: gradients)
         }
         let options = DecodingOptions(maxLength: steps, minLength: steps)

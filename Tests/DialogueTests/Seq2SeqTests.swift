@@ -24,6 +24,30 @@ final class Seq2SeqTests: XCTestCase {
         XCTAssertEqual(batch.targetTokenCount, 5)
     }
 
+    /// Cutting a batch into sub-batches (with an empty history among them) and running them side by side
+    /// gives the loss and gradients of one pass over the whole batch, on two threads and on one.
+    func testSplitBatchGivesTheWholeBatchLossAndGradients() {
+        let parameters = model.initialParameters(seed: 6)
+        let batch = Seq2SeqBatch(sources: [[4, 5, 6, 7], [8, 9], [], [10, 11, 4], [5]],
+                                 responses: [[10, 11, 4], [5], [6, 7], [8], [9, 10, 11, 4]])
+        let parts = batch.split(into: 2)
+        XCTAssertEqual(parts.map(\.batchSize), [3, 2])
+        XCTAssertEqual(parts.map(\.targetTokenCount).reduce(0, +), batch.targetTokenCount)
+        XCTAssertEqual(parts[0].sourceIDs, [4, 5, 6, 7, 8, 9, 1, 1, 1, 1, 1, 1])
+        XCTAssertEqual(parts[1].targetOutput, [8, 2, 1, 1, 1, 9, 10, 11, 4, 2])
+        let whole = valueAndGradient(at: parameters, training: false) { model.loss($0, batch) }
+        defer { setBLASThreads(2) }
+        for threads in [2, 1] {
+            setBLASThreads(threads)
+            let split = model.lossAndGradient(at: parameters, batch: batch, training: false)
+            assertClose(Tensor(scalar: split.value), Tensor(scalar: whole.value), relative: 1e-5, "\(threads) threads")
+            for name in parameters.names {
+                assertClose(split.gradients.require(name), whole.gradients.require(name), absolute: 1e-5,
+                            "\(threads) threads: \(name)")
+            }
+        }
+    }
+
     /// The whole model (tied embedding, input projections, both stacks, output projection, smoothed
     /// loss) against central differences. Float32 with step 1e-2: see `checkGradients` for the tolerance.
     func testWholeModelGradientCheck() {
