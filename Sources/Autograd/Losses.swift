@@ -24,8 +24,10 @@ public func crossEntropy(
     ensure(targets.count == rows, "crossEntropy: \(targets.count) targets for \(rows) rows of logits")
     ensure(labelSmoothing >= 0 && labelSmoothing <= 1, "crossEntropy: label smoothing \(labelSmoothing) outside [0, 1]")
     let smoothing = Double(labelSmoothing)
+    var counted = 0
     for (r, target) in targets.enumerated() where target != ignoreIndex {
         ensure(target >= 0 && target < classes, "crossEntropy: target \(target) at row \(r) outside 0..<\(classes)")
+        counted += 1
     }
     // probabilities [N, V]: softmax of the kept rows (ignored rows stay zero); rows split over the BLAS threads.
     var probabilities = [Float](repeating: 0, count: rows * classes)
@@ -60,7 +62,6 @@ public func crossEntropy(
         }
     }
     let total = rowLoss.reduce(0, +)
-    let counted = targets.reduce(0) { $0 + ($1 == ignoreIndex ? 0 : 1) }
     let divisor: Float = reduction == .mean ? Float(Swift.max(counted, 1)) : 1
     let value = Tensor(scalar: Float(total) / divisor)
     let (p, eps) = (probabilities, labelSmoothing)

@@ -254,12 +254,12 @@ public struct DialogueTrainer {
             let chosen = (0..<mamlConfig.metaBatchSize).map { _ in personas[Int(rng.next() % UInt64(personas.count))] }
             let tasks = chosen.map { persona -> MetaTask<Seq2SeqBatch> in
                 let dialogues = persona.dialogues.shuffled(using: &rng)
-                let half = min(dialogues.count - 1, max(1, supportDialogues ?? dialogues.count / 2))
+                let supportCount = min(dialogues.count - 1, max(1, supportDialogues ?? dialogues.count / 2))
                 func batch(_ sides: ArraySlice<[EncodedExample]>) -> Seq2SeqBatch {
                     let examples = Array(sides.joined().shuffled(using: &rng).prefix(options.batchSize))
                     return Seq2SeqBatch(sources: examples.map(\.source), responses: examples.map(\.response))
                 }
-                return MetaTask(support: [batch(dialogues[..<half])], query: [batch(dialogues[half...])])
+                return MetaTask(support: [batch(dialogues[..<supportCount])], query: [batch(dialogues[supportCount...])])
             }
             let outcomes = maml.metaStep(&parameters, tasks: tasks, optimizer: &optimizer,
                                          seed: options.seed &+ UInt64(progress.step))

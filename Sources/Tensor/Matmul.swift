@@ -1,5 +1,4 @@
 import CBLAS
-import Dispatch
 
 // Matrix products through OpenBLAS sgemm. Shapes: a [..., M, K], b [..., K, N] -> [..., M, N]
 // (with the transpose flags applied to the last two dimensions of the operands).
@@ -68,14 +67,12 @@ extension Tensor {
                               pb.baseAddress! + (sharedB ? 0 : i * kA * n), transposeB: transposeB,
                               po.baseAddress! + i * m * n, m: m, n: n, k: kA)
                     }
-                    let workers = min(batch, Int(openblas_get_num_threads()))
-                    if workers > 1 && m * n * kA < openBLASSingleThreadProductSize {
+                    if m * n * kA < openBLASSingleThreadProductSize {
                         // OpenBLAS runs a product this small on the calling thread only, so many of them
                         // (attention heads: B x H products of T x T x D) would leave the other cores idle.
                         // Each worker takes a contiguous share of the batch.
-                        let share = (batch + workers - 1) / workers
-                        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                            for i in (worker * share)..<min(batch, (worker + 1) * share) { product(i) }
+                        forEachChunk(batch, minimumPerWorker: 1) { range, _ in
+                            for i in range { product(i) }
                         }
                     } else {
                         for i in 0..<batch { product(i) }
