@@ -22,6 +22,11 @@ public struct Parameters: Sequence, Equatable, Sendable {
     /// Total number of scalars.
     public var scalarCount: Int { tensors.values.reduce(0) { $0 + $1.count } }
 
+    /// Whether every scalar of every tensor is finite (no NaN, no Inf).
+    public var allFinite: Bool {
+        tensors.values.allSatisfy { tensor in tensor.scalars.withUnsafeBufferPointer { $0.allSatisfy(\.isFinite) } }
+    }
+
     public func contains(_ name: String) -> Bool { tensors[name] != nil }
 
     /// The tensor named `name`; setting a new name appends it, setting nil removes it.

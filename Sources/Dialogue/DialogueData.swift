@@ -22,6 +22,14 @@ public struct DialogueFormat: Codable, Equatable, Sendable {
     }
 }
 
+extension DialogueFormat: ValidatedConfig {
+    public func validate() throws {
+        try Check.within(maxHistoryTurns, 1...1000, "format.maxHistoryTurns")
+        try Check.within(maxSourceTokens, 1...100_000, "format.maxSourceTokens")
+        try Check.within(maxResponseTokens, 1...10_000, "format.maxResponseTokens")
+    }
+}
+
 /// An example as token ids: the encoder input and the response (without SOS/EOS).
 public struct EncodedExample: Equatable, Sendable {
     public var source: [Int]

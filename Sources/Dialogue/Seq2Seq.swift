@@ -33,6 +33,15 @@ public struct Seq2SeqConfig: Codable, Equatable, Sendable {
     }
 }
 
+extension Seq2SeqConfig: ValidatedConfig {
+    public func validate() throws {
+        try Check.within(vocabularySize, 5...2_000_000, "model.vocabularySize")
+        try Check.within(embeddingWidth, 1...4096, "model.embeddingWidth")
+        try transformer.validate()
+        try Check.finite(labelSmoothing, "model.labelSmoothing", from: 0, to: 1, upperOpen: true)
+    }
+}
+
 /// A batch of (source, response) pairs as padded id matrices.
 ///
 /// Sources are right-padded with PAD; `targetInput` is SOS + response, `targetOutput` is response + EOS

@@ -82,6 +82,18 @@ public struct ConsistencyScorer {
     }
 
     /// Mean C over utterances (0 for none): Σ C / count.
+    /// `score` in chunks of `chunk` utterances, calling `progress(done, total)` after each: the same labels,
+    /// for long transcripts whose user wants to see that scoring moves.
+    public func score(_ items: [(utterance: String, persona: [String])], chunk: Int,
+                      progress: (Int, Int) -> Void) -> [UtteranceConsistency] {
+        var out: [UtteranceConsistency] = []
+        for start in stride(from: 0, to: items.count, by: max(chunk, 1)) {
+            out += score(Array(items[start..<min(start + max(chunk, 1), items.count)]))
+            progress(out.count, items.count)
+        }
+        return out
+    }
+
     public static func meanScore(_ scored: [UtteranceConsistency]) -> Double {
         scored.isEmpty ? 0 : Double(scored.reduce(0) { $0 + $1.score }) / Double(scored.count)
     }
@@ -118,11 +130,8 @@ public enum Transcript {
     /// JSONL (first non-empty line starts with "{") or ConvAI2 text ("1 your persona: ..." lines, then
     /// "<n> partner\tresponse"; the responses are scored against "your persona" lines).
     public static func read(_ url: URL) throws -> [TranscriptTurn] {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw TextError(file: url.path, "unreadable: \(error.localizedDescription)")
-        }
-        let firstLine = text.split(separator: "\n").first { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        let text = try TextFile.string(url)
+        let firstLine = TextFile.lines(text).first { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
         if firstLine?.trimmingCharacters(in: .whitespaces).hasPrefix("{") == true {
             return try parseJSONL(text, file: url.path)
         }
@@ -140,7 +149,7 @@ public enum Transcript {
     public static func parseJSONL(_ text: String, file: String) throws -> [TranscriptTurn] {
         struct Turn: Decodable { var speaker: String; var text: String; var persona: [String] }
         var out: [TranscriptTurn] = []
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, raw) in TextFile.lines(text).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty { continue }
             let turn: Turn

@@ -14,29 +14,6 @@ import Text
 // The k-shot protocol (sec. 4): for each test persona and each of its dialogues, adapt on k of the
 // others, evaluate on the held-out one. Perplexity sums NLL and tokens over everything, divides once.
 
-/// Which of the paper's systems a model is.
-public enum DialogueSystem: String, Codable, CaseIterable, Sendable {
-    case dialogue
-    case dialoguePersona = "dialogue-persona"
-    case paml
-}
-
-/// Everything needed to rebuild a trained dialogue model; saved in its checkpoint.
-public struct DialogueModelConfig: Codable, Equatable, Sendable {
-    public var system: DialogueSystem
-    public var model: Seq2SeqConfig
-    public var format: DialogueFormat
-    /// Meta-dataset construction seed (the persona split depends on it).
-    public var dataSeed: UInt64
-
-    public init(system: DialogueSystem, model: Seq2SeqConfig, format: DialogueFormat, dataSeed: UInt64) {
-        self.system = system
-        self.model = model
-        self.format = format
-        self.dataSeed = dataSeed
-    }
-}
-
 /// A persona's dialogues as encoded examples (one array per dialogue side).
 public struct EncodedPersona: Sendable {
     public var id: String
@@ -87,6 +64,19 @@ public func perplexity(_ model: Seq2Seq, _ parameters: Parameters, batches: [Seq
     return (count > 0 ? exp(total / Double(count)) : .nan, total, count)
 }
 
+/// Why a training or adaptation run stopped early.
+public enum TrainingError: Error, CustomStringConvertible {
+    /// The loss (or a gradient, or the weights) stopped being finite at `step`; nothing was saved from that step on.
+    case nonFinite(what: String, step: Int, hint: String)
+
+    public var description: String {
+        switch self {
+        case let .nonFinite(what, step, hint):
+            return "\(what) became non-finite at step \(step); stopped without saving it (\(hint))"
+        }
+    }
+}
+
 /// Options of a training run (supervised or meta).
 public struct TrainingOptions: Sendable {
     public var steps: Int
@@ -120,12 +110,38 @@ public struct TrainingOptions: Sendable {
     }
 }
 
+extension TrainingOptions: ValidatedConfig {
+    public func validate() throws {
+        try Check.within(steps, 1...100_000_000, "steps")
+        try Check.within(batchSize, 1...65_536, "batchSize")
+        try Check.positive(learningRate, "learningRate", upTo: 10)
+        try Check.atLeast(validateEvery, 1, "validateEvery")
+        try Check.atLeast(checkpointEvery, 1, "checkpointEvery")
+        try Check.finite(gradientClip, "gradientClip", from: 0)
+        try Check.atLeast(validationExamples, 1, "validationExamples")
+    }
+}
+
 /// A resumable training state as stored in a checkpoint's metadata.
 struct TrainingProgress {
     var step: Int
     var bestValidation: Double
 
     var metadata: [String: String] { ["paml.step": "\(step)", "paml.bestValidation": "\(bestValidation)"] }
+
+    /// The run settings saved beside the progress, so that a resumed run can say what changed.
+    static func settings(_ options: TrainingOptions) -> [String: String] {
+        ["paml.learningRate": "\(options.learningRate)", "paml.batchSize": "\(options.batchSize)",
+         "paml.seed": "\(options.seed)", "paml.gradientClip": "\(options.gradientClip)"]
+    }
+
+    /// "learningRate 0.001 (was 0.01)" for each saved setting that differs from `now`.
+    static func changedSettings(saved: [String: String], now: TrainingOptions) -> [String] {
+        settings(now).keys.sorted().compactMap { key in
+            guard let old = saved[key], let new = settings(now)[key], old != new else { return nil }
+            return "\(key.dropFirst(5)) \(new) (was \(old))"
+        }
+    }
 
     init(step: Int = 0, bestValidation: Double = .infinity) {
         self.step = step
@@ -152,29 +168,32 @@ public struct DialogueTrainer {
     /// Saves weights, config, vocabulary and (optionally) optimizer state into `folder`.
     public func save(_ parameters: Parameters, to folder: URL, optimizer: OptimizerState? = nil,
                      metadata: [String: String] = [:]) throws {
-        try Checkpoint.save(parameters: parameters, config: config, kind: "dialogue", to: folder,
-                            metadata: metadata, optimizer: optimizer)
-        try corpus.encoder.vocabulary.save(to: folder.appendingPathComponent("vocab.txt"))
+        try DialogueCheckpoint(config: config, parameters: parameters, vocabulary: corpus.encoder.vocabulary,
+                               metadata: metadata, optimizer: optimizer).save(to: folder)
     }
 
     /// Continues from the resumable checkpoint in `options.checkpointFolder` when there is one with the
     /// same config: replaces `parameters` and the optimizer state, and returns the saved progress.
     func resume(_ parameters: inout Parameters, _ optimizer: inout Adam, options: TrainingOptions) throws -> TrainingProgress {
-        guard let folder = options.checkpointFolder,
-              FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) else {
+        guard let folder = options.checkpointFolder, DialogueCheckpoint.exists(in: folder) else {
             return TrainingProgress()
         }
-        let (saved, checkpoint) = try Checkpoint.load(from: folder, as: DialogueModelConfig.self, kind: "dialogue") {
-            Seq2Seq(config: $0.model).initialParameters(seed: 0)
-        }
-        guard saved == config else {
+        let checkpoint = try DialogueCheckpoint(folder: folder)
+        guard checkpoint.config == config else {
             throw CheckpointError.badConfig(file: folder.appendingPathComponent("config.json"),
                                             reason: "it was trained with another configuration; use a fresh --out folder")
+        }
+        guard checkpoint.optimizer != nil else {
+            throw CheckpointError.badConfig(file: folder.appendingPathComponent("config.json"),
+                                            reason: "holds a model without training state (not a run to resume); use a fresh --out folder")
         }
         parameters = checkpoint.parameters
         if let state = checkpoint.optimizer { try optimizer.restore(state) }
         let progress = TrainingProgress(metadata: checkpoint.metadata)
         print("resumed from \(folder.path) at step \(progress.step)")
+        for warning in TrainingProgress.changedSettings(saved: checkpoint.metadata, now: options) {
+            print("warning: resuming with \(warning)")
+        }
         return progress
     }
 
@@ -194,7 +213,8 @@ public struct DialogueTrainer {
         }
         if let folder = options.checkpointFolder,
            progress.step % options.checkpointEvery == 0 || progress.step == options.steps {
-            try save(parameters, to: folder, optimizer: optimizer.state, metadata: progress.metadata)
+            try save(parameters, to: folder, optimizer: optimizer.state,
+                     metadata: progress.metadata.merging(TrainingProgress.settings(options)) { a, _ in a })
         }
         return extra
     }
@@ -222,6 +242,10 @@ public struct DialogueTrainer {
             let batch = epochCache.batches[progress.step % epochBatches]
             var (loss, gradients) = model.lossAndGradient(at: parameters, batch: batch, training: true,
                                                           seed: options.seed &+ UInt64(progress.step))
+            guard loss.isFinite else {
+                throw TrainingError.nonFinite(what: "the training loss", step: progress.step + 1,
+                                              hint: "lower --learning-rate; the last saved checkpoint is intact")
+            }
             gradients.clipGlobalNorm(options.gradientClip)
             optimizer.update(&parameters, gradients: gradients)
             progress.step += 1
@@ -245,7 +269,9 @@ public struct DialogueTrainer {
         var progress = try resume(&parameters, &optimizer, options: options)
         let maml = MAML<Seq2SeqBatch>(config: mamlConfig) { [model] g, batch in model.loss(g, batch) }
         let personas = (corpus.personas[.train] ?? []).filter { $0.dialogues.count >= 2 }
-        precondition(!personas.isEmpty, "no meta-train persona has two dialogues")
+        guard !personas.isEmpty else {
+            throw ConfigError(field: "meta-train personas", value: "none with two or more dialogues", allowed: "at least one persona with two dialogues")
+        }
         var reporter = ProgressReporter(label: "paml", total: options.steps)
         print("meta-training PAML (\(mamlConfig.metaGradient.rawValue)): \(personas.count) personas, "
               + "meta-batch \(mamlConfig.metaBatchSize), \(parameters.scalarCount) parameters")
@@ -265,12 +291,16 @@ public struct DialogueTrainer {
                                          seed: options.seed &+ UInt64(progress.step))
             progress.step += 1
             let meanQuery = outcomes.map(\.queryLossAfter).reduce(0, +) / Float(outcomes.count)
+            guard meanQuery.isFinite, parameters.allFinite else {
+                throw TrainingError.nonFinite(what: "the meta-training query loss or weights", step: progress.step,
+                                              hint: "lower --inner-learning-rate or --outer-learning-rate; the last saved checkpoint is intact")
+            }
             let tokens = tasks.reduce(0) { $0 + $1.support[0].targetTokenCount + $1.query[0].targetTokenCount }
             let due = progress.step % options.validateEvery == 0 || progress.step == options.steps
             var score: (name: String, value: Double)?
             if due {
-                let results = validation.shots.map {
-                    validation.evaluate(model: model, parameters: parameters, personas: corpus.personas[.valid] ?? [], k: $0)
+                let results = try validation.shots.map {
+                    try validation.evaluate(model: model, parameters: parameters, personas: corpus.personas[.valid] ?? [], k: $0)
                 }
                 let shown = results.map { "k=\($0.k) " + String(format: "%.2f", $0.perplexity) }.joined(separator: ", ")
                 print("  meta-valid adapted perplexity: \(shown)")
@@ -290,7 +320,7 @@ public struct DialogueTrainer {
 /// the held-out dialogue. Personas with fewer than k + 1 dialogues are skipped (and counted). The
 /// support set is always taken from the dialogues after the held-out one in the persona's (seeded)
 /// order, wrapping around, so the k-shot sets are nested: the 3-shot set contains the 1-shot set.
-public struct KShotProtocol: Sendable {
+public struct KShotProtocol: Sendable, ValidatedConfig {
     public var shots: [Int]
     public var steps: Int
     public var learningRate: Float
@@ -313,6 +343,19 @@ public struct KShotProtocol: Sendable {
         self.heldOutPerPersona = heldOutPerPersona
     }
 
+    /// Checks the adaptation settings (k values are checked against the personas when evaluating).
+    public func validate() throws {
+        guard !shots.isEmpty, shots.allSatisfy({ (0...1000).contains($0) }) else {
+            throw ConfigError(field: "shots", value: "\(shots)", allowed: "one or more k in 0...1000")
+        }
+        try Check.within(steps, 0...10_000, "adaptSteps")
+        try Check.finite(learningRate, "adaptLearningRate", from: 0, to: 10)
+        try Check.within(batchSize, 1...65_536, "adaptBatchSize")
+        try Check.finite(gradientClip, "adaptGradientClip", from: 0)
+        if let maxPersonas { try Check.atLeast(maxPersonas, 1, "maxPersonas") }
+        if let heldOutPerPersona { try Check.atLeast(heldOutPerPersona, 1, "heldOutPerPersona") }
+    }
+
     public struct Result: Codable, Sendable {
         public var k: Int
         public var perplexity: Double
@@ -323,17 +366,27 @@ public struct KShotProtocol: Sendable {
         public var skippedPersonas: Int
     }
 
-    /// Adapted weights for one support set (unchanged when it is empty).
-    public func adapt(model: Seq2Seq, parameters: Parameters, support: [EncodedExample]) -> Parameters {
+    /// Adapted weights for one support set (unchanged when it is empty). Throws `TrainingError.nonFinite`
+    /// when a step's loss or gradient is not finite (a learning rate far too large), instead of returning
+    /// weights that answer with empty lines.
+    public func adapt(model: Seq2Seq, parameters: Parameters, support: [EncodedExample]) throws -> Parameters {
         guard !support.isEmpty, steps > 0 else { return parameters }
         let batches = makeBatches(support, batchSize: batchSize, shuffleSeed: nil)
         var adapted = parameters
         for step in 0..<steps {
             for batch in batches {
-                var (_, gradients) = model.lossAndGradient(at: adapted, batch: batch, training: false, seed: UInt64(step))
+                var (loss, gradients) = model.lossAndGradient(at: adapted, batch: batch, training: false, seed: UInt64(step))
+                guard loss.isFinite else {
+                    throw TrainingError.nonFinite(what: "the adaptation loss", step: step + 1,
+                                                  hint: "the adaptation learning rate \(learningRate) is too large")
+                }
                 if gradientClip > 0 { gradients.clipGlobalNorm(gradientClip) }
                 adapted.addScaled(gradients, scale: -learningRate)
             }
+        }
+        guard adapted.allFinite else {
+            throw TrainingError.nonFinite(what: "the adapted weights", step: steps,
+                                          hint: "the adaptation learning rate \(learningRate) is too large")
         }
         return adapted
     }
@@ -342,7 +395,7 @@ public struct KShotProtocol: Sendable {
     /// adapted model with its persona and the index of the held-out dialogue (for generation metrics such as
     /// BLEU and consistency C).
     public func evaluate(model: Seq2Seq, parameters: Parameters, personas: [EncodedPersona], k: Int,
-                         inspect: ((Parameters, EncodedPersona, Int) -> Void)? = nil) -> Result {
+                         inspect: ((Parameters, EncodedPersona, Int) throws -> Void)? = nil) throws -> Result {
         var total = 0.0, count = 0, used = 0, heldOut = 0, skipped = 0
         for persona in personas.prefix(maxPersonas ?? personas.count) {
             guard persona.dialogues.count >= k + 1 else { skipped += 1; continue }
@@ -350,10 +403,10 @@ public struct KShotProtocol: Sendable {
             for held in persona.dialogues.indices.prefix(heldOutPerPersona ?? persona.dialogues.count) {
                 let n = persona.dialogues.count
                 let others = (1..<n).map { persona.dialogues[(held + $0) % n] }
-                let adapted = adapt(model: model, parameters: parameters, support: Array(others.prefix(k).joined()))
+                let adapted = try adapt(model: model, parameters: parameters, support: Array(others.prefix(k).joined()))
                 let batches = makeBatches(persona.dialogues[held], batchSize: 64, shuffleSeed: nil)
                 let result = perplexity(model, adapted, batches: batches)
-                inspect?(adapted, persona, held)
+                try inspect?(adapted, persona, held)
                 total += result.nll
                 count += result.tokens
                 heldOut += 1

@@ -7,6 +7,7 @@ import Autograd
 //
 //   <folder>/config.json                  {"formatVersion": 1, "kind": "...", "config": {...},
 //                                          "metadata": {...}, "weights": "model-<id>.safetensors",
+//                                          "weightsChecksum": "crc32:<hex>",
 //                                          "optimizer": "optimizer-<id>.safetensors" (optional)}
 //   <folder>/model-<id>.safetensors       the parameters, F32, in model order
 //   <folder>/optimizer-<id>.safetensors   the optimizer slots; __metadata__ holds kind and step
@@ -18,6 +19,11 @@ import Autograd
 // - Strict: the format version must be one this code reads; with `expecting`, missing, unexpected
 //   and mis-shaped tensors are errors naming the tensors and the file (mlx-swift's strict `update`,
 //   llm.c's versioned header). A checkpoint is returned whole or not at all.
+// - Trusted: the weights file's CRC-32 must match `weightsChecksum` (a flipped exponent bit otherwise
+//   loads as a model that says "i think think think"), no tensor may hold NaN or Inf, and a config that
+//   conforms to `ValidatedConfig` must validate. Checkpoints written before checksums existed load
+//   without the CRC check; every other check still applies.
+// - Stale temporary files (`.<name>.tmp-*`) of interrupted saves are removed by the next save.
 // - `config.json` is human-readable and diffable; the weights are plain safetensors that Python
 //   loads with `safetensors.numpy.load_file`.
 
@@ -34,6 +40,8 @@ public enum CheckpointError: Error, CustomStringConvertible {
     case tensorMismatch(file: URL, missing: [String], unexpected: [String], misshaped: [String: (found: [Int], expected: [Int])])
     case optimizerMismatch(String)
     case writeFailed(file: URL, reason: String)
+    case checksumMismatch(file: URL, found: String, expected: String)
+    case nonFinite(file: URL, tensor: String, index: Int, value: Float)
 
     public var description: String {
         switch self {
@@ -70,6 +78,10 @@ public enum CheckpointError: Error, CustomStringConvertible {
             return "optimizer state does not fit: \(reason)"
         case let .writeFailed(file, reason):
             return "\(file.path): write failed: \(reason)"
+        case let .checksumMismatch(file, found, expected):
+            return "\(file.path): checksum \(found), config.json says \(expected): the file is damaged (hint: copy it again from its source)"
+        case let .nonFinite(file, tensor, index, value):
+            return "\(file.path): tensor '\(tensor)' holds \(value) at element \(index); weights must be finite (the model that wrote it diverged, or the file is damaged)"
         }
     }
 }
@@ -134,10 +146,12 @@ public struct Checkpoint {
 
         var written: [URL] = []
         do {
+            try requireFinite(parameters, file: folder.appendingPathComponent(weightsName))
             let weightsURL = folder.appendingPathComponent(weightsName)
             try SafeTensors.write(parameters, metadata: ["paml.formatVersion": "\(formatVersion)", "paml.kind": kind],
                                   to: weightsURL)
             written.append(weightsURL)
+            manifest["weightsChecksum"] = CRC32.tag(try Data(contentsOf: weightsURL))
             if let optimizer, let optimizerName {
                 let url = folder.appendingPathComponent(optimizerName)
                 try SafeTensors.write(optimizer.slots, metadata: ["paml.optimizer": optimizer.kind, "paml.step": "\(optimizer.step)"],
@@ -154,9 +168,21 @@ public struct Checkpoint {
         // Committed; remove files of earlier saves (and of interrupted ones).
         let keep = Set([weightsName] + (optimizerName.map { [$0] } ?? []))
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-        for name in entries where !keep.contains(name) && name.hasSuffix(".safetensors")
-            && (name.hasPrefix("model-") || name.hasPrefix("optimizer-")) {
+        for name in entries where (!keep.contains(name) && name.hasSuffix(".safetensors")
+            && (name.hasPrefix("model-") || name.hasPrefix("optimizer-"))) || isStaleTemporary(name) {
             try? FileManager.default.removeItem(at: folder.appendingPathComponent(name))
+        }
+    }
+
+    /// A temporary file that `writeAtomically` leaves behind when a save is killed.
+    static func isStaleTemporary(_ name: String) -> Bool { name.hasPrefix(".") && name.contains(".tmp-") }
+
+    /// Throws `nonFinite` for the first NaN or Inf in `parameters`.
+    public static func requireFinite(_ parameters: Parameters, file: URL) throws {
+        for (name, tensor) in parameters {
+            if let index = tensor.scalars.firstIndex(where: { !$0.isFinite }) {
+                throw CheckpointError.nonFinite(file: file, tensor: name, index: index, value: tensor.scalars[index])
+            }
         }
     }
 
@@ -203,7 +229,19 @@ public struct Checkpoint {
             throw CheckpointError.badConfig(file: manifestURL, reason: "no \"weights\" file name")
         }
 
+        if let expected = manifest["weightsChecksum"] {
+            guard let expected = expected as? String else {
+                throw CheckpointError.badConfig(file: manifestURL, reason: "\"weightsChecksum\" must be a string like crc32:0123abcd")
+            }
+            let bytes: Data
+            do { bytes = try Data(contentsOf: weightsURL) } catch {
+                throw CheckpointError.unreadable(file: weightsURL, reason: error.localizedDescription)
+            }
+            let found = CRC32.tag(bytes)
+            guard found == expected else { throw CheckpointError.checksumMismatch(file: weightsURL, found: found, expected: expected) }
+        }
         var parameters = try SafeTensors.read(weightsURL, accepting: [.f32]).parameters
+        try requireFinite(parameters, file: weightsURL)
         if let expecting {
             parameters = try matching(parameters, expecting, file: weightsURL)
         }
@@ -213,6 +251,7 @@ public struct Checkpoint {
             guard let optimizerKind = info["paml.optimizer"], let step = info["paml.step"].flatMap(Int.init) else {
                 throw CheckpointError.corruptHeader(file: optimizerURL, reason: "__metadata__ lacks paml.optimizer or paml.step")
             }
+            try requireFinite(slots, file: optimizerURL)
             optimizer = OptimizerState(kind: optimizerKind, step: step, slots: slots)
         }
         let config = try JSONSerialization.data(withJSONObject: configObject, options: [.fragmentsAllowed, .sortedKeys])
@@ -228,6 +267,11 @@ public struct Checkpoint {
     ) throws -> (config: Config, checkpoint: Checkpoint) {
         var checkpoint = try load(from: folder, kind: kind)
         let config = try checkpoint.decodeConfig(type)
+        if let validated = config as? ValidatedConfig {
+            do { try validated.validate() } catch let error as ConfigError {
+                throw CheckpointError.badConfig(file: folder.appendingPathComponent(configFile), reason: "config.\(error)")
+            }
+        }
         if let expecting {
             checkpoint.parameters = try matching(checkpoint.parameters, expecting(config),
                                                  file: checkpoint.weightsFile ?? folder)

@@ -7,6 +7,8 @@ public struct ProgressReporter {
     public let total: Int
     public let unit: String
     public let interval: Double
+    /// Lines go to standard error instead of standard output (for commands whose output is data).
+    public var toStandardError = false
     private let start = Date()
     private var lastPrint = Date.distantPast
     private var work = 0.0
@@ -31,8 +33,13 @@ public struct ProgressReporter {
         let eta = step > 0 ? elapsed / Double(step) * Double(total - step) : 0
         let line = "\(label) step \(step)/\(total) | loss " + String(format: "%.4f", loss)
             + " | " + String(format: "%.0f", rate) + " \(unit)/s | elapsed \(formatDuration(elapsed)) | ETA \(formatDuration(eta))"
-        print(line + (extra.isEmpty ? "" : " | " + extra))
-        fflush(stdout)
+        let text = line + (extra.isEmpty ? "" : " | " + extra)
+        if toStandardError {
+            FileHandle.standardError.write(Data((text + "\n").utf8))
+        } else {
+            print(text)
+            fflush(stdout)
+        }
     }
 }
 

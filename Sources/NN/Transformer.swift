@@ -43,6 +43,29 @@ public struct TransformerConfig: Codable, Equatable, Sendable {
     }
 }
 
+extension TransformerConfig: ValidatedConfig {
+    /// Sizes are bounded above too, so that a typo ("--width 3000000") is an error rather than an
+    /// allocation that exhausts memory.
+    public func validate() throws {
+        try Check.within(layers, 1...48, "transformer.layers")
+        try Check.within(width, 1...8192, "transformer.width")
+        try Check.within(heads, 1...64, "transformer.heads")
+        try Check.within(keyDepth, 1...8192, "transformer.keyDepth")
+        try Check.within(valueDepth, 1...8192, "transformer.valueDepth")
+        guard keyDepth % heads == 0 else {
+            throw ConfigError(field: "transformer.keyDepth", value: "\(keyDepth)", allowed: "a multiple of transformer.heads (\(heads))")
+        }
+        guard valueDepth % heads == 0 else {
+            throw ConfigError(field: "transformer.valueDepth", value: "\(valueDepth)", allowed: "a multiple of transformer.heads (\(heads))")
+        }
+        try Check.within(filterSize, 1...65536, "transformer.filterSize")
+        try Check.dropout(inputDropout, "transformer.inputDropout")
+        try Check.dropout(layerDropout, "transformer.layerDropout")
+        try Check.dropout(attentionDropout, "transformer.attentionDropout")
+        try Check.dropout(reluDropout, "transformer.reluDropout")
+    }
+}
+
 /// The sinusoidal timing signal of tensor2tensor (`get_timing_signal_1d`), as PAML uses:
 /// with n = C/2 timescales, inv_i = exp(-i ln(10^4) / (n - 1)),
 /// signal[t] = [sin(t inv_0..n-1), cos(t inv_0..n-1)] (halves, not interleaved), a zero column if C is odd.

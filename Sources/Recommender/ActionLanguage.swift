@@ -373,10 +373,10 @@ extension ActionPairMiner {
     /// (blank lines and # comments skipped). The name must occur in the sentence (any case); it is replaced by
     /// the placeholder, and the sentence becomes the target of the action in every answer context.
     public static func styleExamples(_ url: URL) throws -> [ActionPair] {
-        let text = try String(contentsOf: url, encoding: .utf8)
+        let text = try TextFile.string(url)
         let tokenizer = Tokenizer()
         var pairs: [ActionPair] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, line) in TextFile.lines(text).enumerated() {
             let row = line.trimmingCharacters(in: .whitespaces)
             if row.isEmpty || row.hasPrefix("#") { continue }
             let fields = row.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)

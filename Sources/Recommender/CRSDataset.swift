@@ -1,4 +1,5 @@
 import Foundation
+import Text
 
 // Conversational-recommendation data in the EAR / MetaCRS release layout (see corpora/README.md, crs/).
 //
@@ -319,7 +320,7 @@ extension CRSDataset {
             throw CRSDataError(file: url.path, location: "file", problem: "cannot be read as UTF-8 (missing?)")
         }
         var out = [[Int]](repeating: [], count: users)
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, line) in TextFile.lines(text).enumerated() {
             let row = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if row.isEmpty { continue }
             if index == 0 {

@@ -163,9 +163,9 @@ public struct LabelledReply: Equatable, Sendable {
     /// Reads a TSV with header `action<TAB>name<TAB>reply<TAB>label<TAB>origin` (action ask|recommend,
     /// label accept|reject); lines starting with # are comments.
     public static func read(_ url: URL) throws -> [LabelledReply] {
-        let text = try String(contentsOf: url, encoding: .utf8)
+        let text = try TextFile.string(url)
         var out: [LabelledReply] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, line) in TextFile.lines(text).enumerated() {
             let row = String(line)
             if row.isEmpty || row.hasPrefix("#") { continue }
             let fields = row.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)

@@ -73,7 +73,7 @@ public enum CSV {
     /// the header's number of fields; `required` columns must exist.
     public static func readTable(_ url: URL, required: [String]) throws -> [(row: [String: String], line: Int)] {
         let name = url.path
-        let records = try parse(try String(contentsOf: url, encoding: .utf8), file: name)
+        let records = try parse(try TextFile.string(url), file: name)
         guard let header = records.first else { throw TextError(file: name, "empty CSV file") }
         for column in required where !header.fields.contains(column) {
             throw TextError(file: name, line: header.line, "missing column '\(column)' (have \(header.fields))")
@@ -163,13 +163,15 @@ public enum SyntheticPersonaChat {
 /// PAML's persona clusters: `persona_map_<split>.json`, cluster id -> variants, each a list of sentences.
 public enum PersonaMap {
     public static func read(_ url: URL) throws -> [String: [[String]]] {
-        let data = try Data(contentsOf: url)
+        let data = try TextFile.data(url)
         do {
             return try JSONDecoder().decode([String: [[String]]].self, from: data)
         } catch let DecodingError.dataCorrupted(context) {
             throw TextError(file: url.path, "invalid JSON: \(context.debugDescription) \(context.underlyingError.map { "\($0)" } ?? "")")
         } catch let DecodingError.typeMismatch(_, context) {
             throw TextError(file: url.path, "expected {cluster id: [[sentence]]} at \(context.codingPath.map(\.stringValue).joined(separator: "/")): \(context.debugDescription)")
+        } catch {
+            throw TextError(file: url.path, "expected {cluster id: [[sentence]]}: \(error)")
         }
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 
 /// The folder holding the real corpora. Resolved once: an explicit path (a --data flag), else the
-/// PAML_DATA environment variable, else ../shared/corpora relative to the working directory.
+/// PAML_DATA environment variable, else ../shared/corpora relative to the working directory, or failing
+/// that relative to the package folder (`PamlHome`).
 public struct CorpusRoot: Sendable {
     public let url: URL
     /// Which rule picked the folder, for error messages.
@@ -15,7 +16,9 @@ public struct CorpusRoot: Sendable {
             url = URL(fileURLWithPath: fromEnvironment)
             origin = "PAML_DATA"
         } else {
-            url = URL(fileURLWithPath: "../shared/corpora")
+            let local = URL(fileURLWithPath: "../shared/corpora")
+            let beside = PamlHome.folder().appendingPathComponent("../shared/corpora").standardizedFileURL
+            url = FileManager.default.fileExists(atPath: local.path) || !FileManager.default.fileExists(atPath: beside.path) ? local : beside
             origin = "default ../shared/corpora"
         }
     }

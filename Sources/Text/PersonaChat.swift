@@ -38,6 +38,8 @@ public struct PersonaDialogue: Equatable, Sendable {
 public enum ConvAI2 {
     public struct Episode: Equatable, Sendable {
         public var persona: [String]
+        /// The other speaker's persona lines, when the file has them (ParlAI's "both" files).
+        public var partnerPersona: [String] = []
         public var pairs: [(utterance: String, response: String)]
         /// Line of the episode's first line in its file.
         public var line: Int
@@ -50,9 +52,12 @@ public enum ConvAI2 {
     /// Episodes of one file; `personaPrefix` is "your persona:" or "partner's persona:".
     /// Errors (file:line): missing or non-numeric line number, numbers that do not count up from 1,
     /// a persona line after dialogue lines, a dialogue line without a tab, an episode without dialogue.
+    /// Reads the episodes of a ParlAI text file. Lines starting with `personaPrefix` are the persona; the
+    /// other persona prefix ("your persona:" / "partner's persona:") fills `partnerPersona`.
     public static func readEpisodes(_ url: URL, personaPrefix: String) throws -> [Episode] {
         let name = url.path
-        let text = try String(contentsOf: url, encoding: .utf8)
+        let text = try TextFile.string(url)
+        let partnerPrefix = personaPrefix == "your persona:" ? "partner's persona:" : "your persona:"
         var episodes: [Episode] = []
         var current: Episode?
         var expected = 1
@@ -62,10 +67,9 @@ public enum ConvAI2 {
             episodes.append(episode)
         }
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for line in TextFile.lines(text) {
             lineNumber += 1
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
-            if line.isEmpty { continue }
+            if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
             guard let space = line.firstIndex(of: " "), let n = Int(line[..<space]) else {
                 throw TextError(file: name, line: lineNumber, "expected '<number> <text>', found \(String(line.prefix(40)).debugDescription)")
             }
@@ -82,6 +86,9 @@ public enum ConvAI2 {
             if content.hasPrefix(personaPrefix) {
                 guard current!.pairs.isEmpty else { throw TextError(file: name, line: lineNumber, "persona line after dialogue lines") }
                 current!.persona.append(content.dropFirst(personaPrefix.count).trimmingCharacters(in: .whitespaces))
+            } else if content.hasPrefix(partnerPrefix) {
+                guard current!.pairs.isEmpty else { throw TextError(file: name, line: lineNumber, "persona line after dialogue lines") }
+                current!.partnerPersona.append(content.dropFirst(partnerPrefix.count).trimmingCharacters(in: .whitespaces))
             } else {
                 let parts = content.split(separator: "\t", omittingEmptySubsequences: false)
                 guard parts.count >= 2 else {

@@ -82,7 +82,7 @@ public struct Vocabulary: Equatable, Sendable {
     /// UNK PAD EOS SOS, an empty line, a token with white space, a duplicate token, invalid UTF-8.
     public static func load(from url: URL) throws -> Vocabulary {
         let name = url.path
-        let data = try Data(contentsOf: url)
+        let data = try TextFile.data(url)
         guard let text = String(data: data, encoding: .utf8) else { throw TextError(file: name, "not valid UTF-8") }
         var lines = text.components(separatedBy: "\n")
         if lines.last == "" { lines.removeLast() }

@@ -8,48 +8,10 @@ import NN
 import Tensor
 import Text
 
-/// A few dialogues of one persona, from a ConvAI2 text file (`your persona:` lines, then
-/// `N partner<TAB>persona` lines) or JSONL (one dialogue a line:
-/// `{"persona": ["i like cats."], "pairs": [["hi!", "hello, i have two cats."], ...]}`).
-struct PersonaDialogueFile {
-    var persona: [String]
-    var examples: [PersonaExample]
-    var dialogues: Int
-
-    init(path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        var episodes: [(persona: [String], pairs: [(String, String)])] = []
-        if path.hasSuffix(".jsonl") || path.hasSuffix(".json") {
-            let text = try String(contentsOf: url, encoding: .utf8)
-            for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-            where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                      let pairs = object["pairs"] as? [[String]], pairs.allSatisfy({ $0.count == 2 }) else {
-                    throw ValidationError("\(path):\(number + 1): expected {\"persona\": [...], \"pairs\": [[partner, persona], ...]}")
-                }
-                episodes.append((object["persona"] as? [String] ?? [], pairs.map { ($0[0], $0[1]) }))
-            }
-        } else {
-            episodes = try ConvAI2.readEpisodes(url, personaPrefix: "your persona:").map { episode in
-                (episode.persona, episode.pairs.map { ($0.utterance, $0.response) })
-            }
-        }
-        guard !episodes.isEmpty else { throw ValidationError("\(path): no dialogues found") }
-        persona = episodes.first { !$0.persona.isEmpty }?.persona ?? []
-        dialogues = episodes.count
-        examples = episodes.flatMap { episode -> [PersonaExample] in
-            var history: [String] = []
-            return episode.pairs.map { partner, answer in
-                history.append(partner)
-                defer { history.append(answer) }
-                return PersonaExample(persona: episode.persona, history: history, response: answer)
-            }
-        }
-    }
-}
-
 /// Options shared by chat, generate and adapt: which model, which persona, how to adapt and decode.
 struct GenerationOptions: ParsableArguments {
+    enum Decoding: String, ExpressibleByArgument, CaseIterable { case beam, greedy, topK = "top-k" }
+
     @Option(help: "Dialogue model checkpoint folder.") var checkpoint = "Checkpoints/paml"
     @Option(help: "A few dialogues of the persona to adapt to (ConvAI2 text or .jsonl).") var persona: String?
     @Option(help: "Adaptation SGD passes over the persona's dialogues (PAML k-shot; the experiment's protocol uses 3).")
@@ -58,51 +20,55 @@ struct GenerationOptions: ParsableArguments {
     var adaptLr: Float = 0.003
     @Option(help: "Global-norm clip of each adaptation gradient (0: none; the shipped PAML model was meta-trained with 2).")
     var adaptGradientClip: Float = 2
-    @Option(help: "Decoding: beam, greedy, top-k.") var decoding = "beam"
-    @Option(help: "Beam size.") var beamSize = 5
-    @Option(help: "k for top-k sampling.") var topK = 10
-    @Option(help: "Sampling temperature for top-k.") var temperature: Float = 0.8
+    @Option(help: "Decoding: beam, greedy, top-k.") var decoding: Decoding = .beam
+    @Option(help: "Beam size (1...64).") var beamSize = 5
+    @Option(help: "k for top-k sampling (1...1000).") var topK = 10
+    @Option(help: "Sampling temperature for top-k (> 0, at most 100).") var temperature: Float = 0.8
     @Option(help: "Seed for sampling.") var seed: UInt64 = 0
-    @Option(help: ArgumentHelp("NLI checkpoint (e.g. Checkpoints/nli): re-rank the beam's hypotheses by persona consistency C, ties by beam score (Welleck et al. 2019). Default off.",
-                               valueName: "checkpoint"))
-    var rerankNli: String?
+    @Flag(help: "Re-rank the beam's hypotheses by persona consistency C with the --nli-checkpoint model, ties by beam score (Welleck et al. 2019).")
+    var rerankNli = false
+    @Option(help: "NLI checkpoint folder for --rerank-nli.") var nliCheckpoint = "Checkpoints/nli"
+
+    var kshot: KShotProtocol { KShotProtocol(steps: adaptSteps, learningRate: adaptLr, gradientClip: adaptGradientClip) }
 
     func validate() throws {
-        guard ["beam", "greedy", "top-k"].contains(decoding) else {
-            throw ValidationError("--decoding must be beam, greedy or top-k (got \(decoding))")
-        }
-        if rerankNli != nil {
-            guard decoding == "beam" else { throw ValidationError("--rerank-nli re-ranks beam hypotheses; use --decoding beam") }
+        try OptionCheck.within(beamSize, 1...64, "--beam-size")
+        try OptionCheck.within(topK, 1...1000, "--top-k")
+        try OptionCheck.positive(temperature, "--temperature", upTo: 100)
+        try OptionCheck.within(adaptSteps, 0...1000, "--adapt-steps")
+        try OptionCheck.finite(adaptLr, "--adapt-lr", from: 0, to: 10)
+        try OptionCheck.finite(adaptGradientClip, "--adapt-gradient-clip", from: 0)
+        if rerankNli {
+            guard decoding == .beam else { throw ValidationError("--rerank-nli re-ranks beam hypotheses; use --decoding beam") }
             guard persona != nil else { throw ValidationError("--rerank-nli needs --persona FILE (the persona sentences to be consistent with)") }
         }
     }
 
     /// The NLI re-ranker of `--rerank-nli`, with the pretrained MiniLM from the pip package or $PAML_MINILM_DIR.
     func loadReranker() throws -> ConsistencyReranker? {
-        guard let rerankNli else { return nil }
-        return ConsistencyReranker(predictor: try NLIModel(checkpoint: URL(fileURLWithPath: rerankNli),
+        guard rerankNli else { return nil }
+        return ConsistencyReranker(predictor: try NLIModel(checkpoint: resolvedInput(nliCheckpoint),
                                                            pretrained: miniLMFolder(nil, neededFor: "--rerank-nli")))
     }
 
     var strategy: DecodingStrategy {
         switch decoding {
-        case "greedy": return .greedy
-        case "top-k": return .topK(k: topK, temperature: temperature)
-        default: return .beam(size: beamSize)
+        case .greedy: return .greedy
+        case .topK: return .topK(k: topK, temperature: temperature)
+        case .beam: return .beam(size: beamSize)
         }
     }
 
     /// The model, adapted to the persona file when one is given, plus the persona sentences.
     func loadAdapted() throws -> (loaded: LoadedDialogueModel, parameters: Parameters, persona: [String]) {
         setBLASThreads(2)
-        let loaded = try LoadedDialogueModel(folder: checkpoint)
+        let loaded = try LoadedDialogueModel(folder: resolvedInput(checkpoint))
         guard let persona else { return (loaded, loaded.parameters, []) }
-        let file = try PersonaDialogueFile(path: persona)
+        let file = try PersonaDialogueFile(url: URL(fileURLWithPath: persona))
         let encoder = ExampleEncoder(vocabulary: loaded.vocabulary, format: loaded.config.format)
-        let kshot = KShotProtocol(steps: adaptSteps, learningRate: adaptLr, gradientClip: adaptGradientClip)
         let start = Date()
-        let adapted = kshot.adapt(model: loaded.model, parameters: loaded.parameters,
-                                  support: file.examples.map(encoder.encode))
+        let adapted = try kshot.adapt(model: loaded.model, parameters: loaded.parameters,
+                                      support: file.examples.map(encoder.encode))
         FileHandle.standardError.write(Data(("adapted to \(file.dialogues) dialogues (\(file.examples.count) turns) of "
             + "\(persona) in " + String(format: "%.1f", Date().timeIntervalSince(start)) + " s\n").utf8))
         return (loaded, adapted, file.persona)
@@ -142,7 +108,7 @@ struct ChatCommand: ParsableCommand {
         let (loaded, parameters, persona) = try options.loadAdapted()
         let reranker = try options.loadReranker()
         var history: [String] = []
-        print("[\(loaded.config.system.rawValue) model from \(options.checkpoint); empty line to quit]")
+        print("[\(loaded.config.system.rawValue) model from \(loaded.folder.path); empty line to quit]")
         while true {
             print("you> ", terminator: "")
             fflush(stdout)
@@ -165,7 +131,7 @@ struct GenerateCommand: ParsableCommand {
     )
 
     @OptionGroup var options: GenerationOptions
-    @Option(help: "File of input turns, one a line (default: standard input).") var input: String?
+    @Option(help: "File of input turns, one a line (default: standard input); a blank line gives a blank output line.") var input: String?
     @Flag(help: "Treat every line as its own dialogue instead of one running dialogue.") var independent = false
     @Flag(help: "With --rerank-nli: print every beam hypothesis with its score, C and NLI labels to standard error.")
     var showBeam = false
@@ -173,10 +139,12 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         let (loaded, parameters, persona) = try options.loadAdapted()
         let reranker = try options.loadReranker()
-        let text = try input.map { try String(contentsOfFile: $0, encoding: .utf8) }
+        let text = try input.map { try TextFile.string(URL(fileURLWithPath: $0)) }
             ?? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         var history: [String] = []
-        for line in text.split(separator: "\n").map(String.init) where !line.isEmpty {
+        // One output line per input line, so outputs stay aligned with inputs (CRLF or LF).
+        for line in TextFile.lines(text).map(String.init) {
+            guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { print(""); continue }
             if independent { history = [] }
             history.append(line)
             let answer = respond(loaded, parameters, history: history, persona: persona, options: options, reranker: reranker,
@@ -195,20 +163,27 @@ struct AdaptCommand: ParsableCommand {
     )
 
     @OptionGroup var options: GenerationOptions
-    @Option(help: "Folder for the adapted checkpoint.") var out: String
+    @Option(help: "Folder for the adapted checkpoint (must not hold a model or a training run).") var out = "runs/adapted"
+    @OptionGroup var output: OutputOptions
 
     func validate() throws {
         if options.persona == nil { throw ValidationError("--persona FILE is required for adapt") }
+        let folder = try output.writable(out)
+        if DialogueCheckpoint.exists(in: folder) {
+            throw ValidationError("--out \(out) already holds a model or training run; choose an empty folder (adapt never replaces one)")
+        }
     }
 
     func run() throws {
+        let folder = try output.writable(out)
+        let lock = try FolderLock(folder)
+        defer { withExtendedLifetime(lock) {} }
         let (loaded, parameters, _) = try options.loadAdapted()
-        let folder = URL(fileURLWithPath: out)
-        try Checkpoint.save(parameters: parameters, config: loaded.config, kind: "dialogue", to: folder,
-                            metadata: ["adaptedFrom": options.checkpoint, "persona": options.persona ?? "",
-                                       "adaptSteps": "\(options.adaptSteps)", "adaptLr": "\(options.adaptLr)",
-                                       "adaptGradientClip": "\(options.adaptGradientClip)"])
-        try loaded.vocabulary.save(to: folder.appendingPathComponent("vocab.txt"))
+        var adapted = DialogueCheckpoint(config: loaded.config, parameters: parameters, vocabulary: loaded.vocabulary)
+        adapted.metadata = ["adaptedFrom": loaded.folder.path, "persona": options.persona ?? "",
+                            "adaptSteps": "\(options.adaptSteps)", "adaptLr": "\(options.adaptLr)",
+                            "adaptGradientClip": "\(options.adaptGradientClip)"]
+        try adapted.save(to: folder)
         print("saved adapted model to \(out)")
     }
 }

@@ -19,21 +19,19 @@ struct ExperimentCommand: ParsableCommand {
 
 /// A trained dialogue model loaded from its checkpoint folder.
 struct LoadedDialogueModel {
-    let config: DialogueModelConfig
-    let parameters: Parameters
-    let vocabulary: Vocabulary
+    let checkpoint: DialogueCheckpoint
     let folder: URL
-    var model: Seq2Seq { Seq2Seq(config: config.model) }
+    var config: DialogueModelConfig { checkpoint.config }
+    var parameters: Parameters { checkpoint.parameters }
+    var vocabulary: Vocabulary { checkpoint.vocabulary }
+    var model: Seq2Seq { checkpoint.model }
 
-    init(folder path: String) throws {
-        folder = URL(fileURLWithPath: path)
-        let (saved, checkpoint) = try Checkpoint.load(from: folder, as: DialogueModelConfig.self, kind: "dialogue") {
-            Seq2Seq(config: $0.model).initialParameters(seed: 0)
-        }
-        config = saved
-        parameters = checkpoint.parameters
-        vocabulary = try Vocabulary.load(from: folder.appendingPathComponent("vocab.txt"))
+    init(folder: URL) throws {
+        self.folder = folder
+        checkpoint = try DialogueCheckpoint(folder: folder)
     }
+
+    init(folder path: String) throws { try self.init(folder: resolvedInput(path)) }
 
     /// The meta-dataset encoded the way this model reads it.
     func corpus(_ dataset: PersonaMetaDataset) -> PersonaCorpus {
@@ -74,16 +72,24 @@ struct KShotExperiment: ParsableCommand {
     @Option(help: "Meta-valid personas (one held-out dialogue each) used by --tune-lr.") var tunePersonas = 10
     @Option(help: "Turns per held-out dialogue whose beam-5 responses are scored by BLEU and C (0: none).") var bleuTurns = 2
     @Option(help: "NLI checkpoint for the consistency score C (the folder must exist; --no-consistency skips C).")
-    var nli = "Checkpoints/nli"
+    var nliCheckpoint = "Checkpoints/nli"
     @Option(help: "all-MiniLM-L6-v2 model folder. Default: \(MiniLMLocation.environmentVariable) or the pip package.")
     var minilm: String?
     @Flag(help: "Do not score consistency C.") var noConsistency = false
-    @Option(help: "Output folder.") var out = "Evaluation"
+    @Option(help: "Output folder for paml.md, paml_kshot.json/.svg and paml_responses.jsonl (Evaluation needs --force).")
+    var out = "runs/kshot"
+    @OptionGroup var output: OutputOptions
     @Flag(help: "Only redraw paml_kshot.svg from the paml_kshot.json of an earlier run in --out.") var plotOnly = false
 
     func validate() throws {
-        guard !shots.isEmpty, shots.allSatisfy({ $0 >= 0 }) else { throw ValidationError("--shots must be non-negative") }
-        guard tuneLr.allSatisfy({ $0 > 0 }) else { throw ValidationError("--tune-lr values must be positive") }
+        _ = try output.writable(out)
+        try checked("--shots") {
+            try KShotProtocol(shots: shots, steps: adaptSteps, learningRate: adaptLr, gradientClip: adaptGradientClip,
+                              maxPersonas: personas, heldOutPerPersona: heldOut).validate()
+        }
+        for rate in tuneLr { try OptionCheck.positive(rate, "--tune-lr", upTo: 10) }
+        try OptionCheck.atLeast(tunePersonas, 1, "--tune-personas")
+        try OptionCheck.within(bleuTurns, 0...1000, "--bleu-turns")
     }
 
     /// One row of Table 1.
@@ -98,11 +104,13 @@ struct KShotExperiment: ParsableCommand {
 
     func run() throws {
         if plotOnly {
-            let data = try Data(contentsOf: URL(fileURLWithPath: out).appendingPathComponent("paml_kshot.json"))
+            let data = try TextFile.data(URL(fileURLWithPath: out).appendingPathComponent("paml_kshot.json"))
             try writePlot(curves: try JSONDecoder().decode([String: [KShotProtocol.Result]].self, from: data))
             return
         }
         setBLASThreads(2)
+        let lock = try FolderLock(try output.writable(out))
+        defer { withExtendedLifetime(lock) {} }
         let started = Date()
         let dataset = try personaData.load()
         let scorer = try noConsistency ? nil : ConsistencyScorer(predictor: loadNLI())
@@ -119,34 +127,39 @@ struct KShotExperiment: ParsableCommand {
         var chosenRates: [String: [Float]] = [:]
         /// The adaptation learning rate of one system at k shots: the fixed --adapt-lr, or the best of --tune-lr
         /// by k-shot perplexity on the meta-valid personas `valid`.
-        func learningRate(_ name: String, _ loaded: LoadedDialogueModel, valid: [EncodedPersona], k: Int) -> Float {
+        func learningRate(_ name: String, _ loaded: LoadedDialogueModel, valid: [EncodedPersona], k: Int) throws -> Float {
             guard !tuneLr.isEmpty, k > 0 else { return adaptLr }
             var best = (rate: tuneLr[0], perplexity: Double.infinity)
             for rate in tuneLr {
                 let probe = KShotProtocol(shots: [k], steps: adaptSteps, learningRate: rate, gradientClip: adaptGradientClip,
                                           maxPersonas: tunePersonas,
                                           heldOutPerPersona: 1)
-                let perplexity = probe.evaluate(model: loaded.model, parameters: loaded.parameters, personas: valid, k: k).perplexity
+                let perplexity = try probe.evaluate(model: loaded.model, parameters: loaded.parameters, personas: valid, k: k).perplexity
                 print(String(format: "%@: meta-valid %d-shot perplexity %.2f at adaptation lr %g", name, k, perplexity, rate))
                 if perplexity < best.perplexity { best = (rate, perplexity) }
             }
             return best.rate
         }
 
-        func measure(_ name: String, _ loaded: LoadedDialogueModel, ks: [Int], tableK: Int, adapted: Bool) {
+        func measure(_ name: String, _ loaded: LoadedDialogueModel, ks: [Int], tableK: Int, adapted: Bool) throws {
             let corpus = loaded.corpus(dataset)
             // Same personas for every k: those with enough dialogues for the largest k.
             let testPersonas = (corpus.personas[.test] ?? []).filter { $0.dialogues.count > maxShots }
             let validPersonas = (corpus.personas[.valid] ?? []).filter { $0.dialogues.count > maxShots }
+            guard !testPersonas.isEmpty, !validPersonas.isEmpty else {
+                let most = (corpus.personas[.test] ?? []).map(\.dialogues.count).max() ?? 0
+                throw ValidationError("--shots \(maxShots): no meta-test (or meta-valid) persona has more than \(maxShots) dialogues "
+                                      + "(the most a meta-test persona has is \(most)); nothing was written")
+            }
             for k in ks {
-                let rate = adapted ? learningRate(name, loaded, valid: validPersonas, k: k) : adaptLr
+                let rate = adapted ? try learningRate(name, loaded, valid: validPersonas, k: k) : adaptLr
                 if adapted { chosenRates[name, default: []].append(rate) }
                 let kshot = KShotProtocol(shots: ks, steps: adaptSteps, learningRate: rate, gradientClip: adaptGradientClip,
                                           maxPersonas: personas,
                                           heldOutPerPersona: heldOut)
                 var hypotheses: [String] = [], references: [String?] = []
                 var responses: [(utterance: String, persona: [String])] = []
-                let inspect: ((Parameters, EncodedPersona, Int) -> Void)? = k == tableK && bleuTurns > 0 ? { adapted, persona, held in
+                let inspect: ((Parameters, EncodedPersona, Int) throws -> Void)? = k == tableK && bleuTurns > 0 ? { adapted, persona, held in
                     let sentences = personaSentences[persona.id]?[held] ?? []
                     for example in persona.dialogues[held].prefix(bleuTurns) {
                         let best = loaded.model.generate(parameters: adapted, source: example.source, strategy: .beam(size: 5))[0]
@@ -163,7 +176,7 @@ struct KShotExperiment: ParsableCommand {
                     }
                 } : nil
                 let t0 = Date()
-                let result = kshot.evaluate(model: loaded.model, parameters: loaded.parameters, personas: testPersonas, k: k,
+                let result = try kshot.evaluate(model: loaded.model, parameters: loaded.parameters, personas: testPersonas, k: k,
                                             inspect: inspect)
                 curves[name, default: []].append(result)
                 let bleu = inspect == nil ? nil : BLEU().corpusScore(hypotheses: hypotheses, references: [references])   // one reference stream
@@ -180,18 +193,22 @@ struct KShotExperiment: ParsableCommand {
         }
 
         if let dialoguePersona {
-            measure("Dialogue+Persona", try LoadedDialogueModel(folder: dialoguePersona), ks: [0], tableK: 0, adapted: false)
+            try measure("Dialogue+Persona", try LoadedDialogueModel(folder: dialoguePersona), ks: [0], tableK: 0, adapted: false)
         }
         let dialogueModel = try LoadedDialogueModel(folder: dialogue)
-        measure("Dialogue", dialogueModel, ks: [0], tableK: 0, adapted: false)
-        measure("Dialogue+Fine-tuning", dialogueModel, ks: shots, tableK: maxShots, adapted: true)
+        try measure("Dialogue", dialogueModel, ks: [0], tableK: 0, adapted: false)
+        try measure("Dialogue+Fine-tuning", dialogueModel, ks: shots, tableK: maxShots, adapted: true)
         if let control {
-            measure(Self.controlName, try LoadedDialogueModel(folder: control), ks: shots, tableK: maxShots, adapted: true)
+            try measure(Self.controlName, try LoadedDialogueModel(folder: control), ks: shots, tableK: maxShots, adapted: true)
         }
         let pamlModel = try LoadedDialogueModel(folder: paml)
-        measure("PAML", pamlModel, ks: shots, tableK: maxShots, adapted: true)
+        try measure("PAML", pamlModel, ks: shots, tableK: maxShots, adapted: true)
         if let scorer, !humanResponses.isEmpty {
             table.append(Row(system: "Human", k: 0, consistency: ConsistencyScorer.meanScore(scorer.score(humanResponses))))
+        }
+        // Written only after every measurement succeeded and is finite, so a failed run never replaces a table.
+        if let bad = curves.first(where: { $0.value.contains { !$0.perplexity.isFinite } }) {
+            throw CommandLineError(message: "\(bad.key): a perplexity is not finite; no table was written")
         }
         try writeReport(table: table, curves: curves, rates: chosenRates, seconds: Date().timeIntervalSince(started))
         let lines = try transcript.map { String(decoding: try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]), as: UTF8.self) }
@@ -205,7 +222,7 @@ struct KShotExperiment: ParsableCommand {
     static let adaptedSystems = ["Dialogue+Fine-tuning", controlName, "PAML"]
 
     func loadNLI() throws -> NLIModel {
-        try NLIModel(checkpoint: URL(fileURLWithPath: nli), pretrained: miniLMFolder(minilm, neededFor: "C (--no-consistency skips it)"))
+        try NLIModel(checkpoint: resolvedInput(nliCheckpoint), pretrained: miniLMFolder(minilm, neededFor: "C (--no-consistency skips it)"))
     }
 
     func writeReport(table: [Row], curves: [String: [KShotProtocol.Result]], rates: [String: [Float]], seconds: Double) throws {
@@ -225,7 +242,7 @@ struct KShotExperiment: ParsableCommand {
         \(adaptGradientClip > 0 ? "each gradient clipped to global norm \(adaptGradientClip)" : "gradients not clipped"). \
         BLEU: sacreBLEU-compatible corpus BLEU (13a, exp smoothing) of beam-5 responses on the first \(bleuTurns) turns of \
         each held-out dialogue. C: mean over those responses of C(u) = sum over the held-out dialogue's persona sentences \
-        of +1 entailment / 0 neutral / -1 contradiction (\(noConsistency ? "not measured in this run" : "NLI model `\(nli)`")); \
+        of +1 entailment / 0 neutral / -1 contradiction (\(noConsistency ? "not measured in this run" : "NLI model `\(nliCheckpoint)`")); \
         the Human row scores the human responses of the same turns. Every scored response is in `paml_responses.jsonl` \
         (speaker = system and k), so `paml score` can rescore C with another NLI model.
 

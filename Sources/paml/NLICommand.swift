@@ -29,7 +29,7 @@ func miniLMFolder(_ explicit: String?, neededFor purpose: String? = nil) throws 
 /// Where the trained checkpoint and the pretrained MiniLM are.
 struct NLIModelOptions: ParsableArguments {
     @Option(name: .long, help: "NLI checkpoint folder.")
-    var checkpoint: String = "Checkpoints/nli"
+    var nliCheckpoint: String = "Checkpoints/nli"
 
     @Option(name: .long, help: "all-MiniLM-L6-v2 model folder. Default: \(MiniLMLocation.environmentVariable) or the pip package.")
     var minilm: String?
@@ -37,7 +37,7 @@ struct NLIModelOptions: ParsableArguments {
     func pretrainedFolder() throws -> URL { try miniLMFolder(minilm) }
 
     func load() throws -> NLIModel {
-        try NLIModel(checkpoint: URL(fileURLWithPath: checkpoint), pretrained: pretrainedFolder())
+        try NLIModel(checkpoint: resolvedInput(nliCheckpoint), pretrained: pretrainedFolder())
     }
 }
 
@@ -54,12 +54,17 @@ struct SICKSplitOptions: ParsableArguments {
 struct NLITrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Fine-tune the top MiniLM blocks + a head on SICK train (+ persona-map pairs); resumable."
+        abstract: "Fine-tune the top MiniLM blocks + a head on SICK train (+ persona-map pairs); resumable.",
+        discussion: "Rerunning the same command resumes the run in --out (as `paml train` does); a run of other settings there is refused."
     )
 
     @OptionGroup var data: DataOptions
     @OptionGroup var split: SICKSplitOptions
-    @OptionGroup var model: NLIModelOptions
+    @Option(name: .long, help: "all-MiniLM-L6-v2 model folder. Default: \(MiniLMLocation.environmentVariable) or the pip package.")
+    var minilm: String?
+    @Option(name: .long, help: "Run folder: resumable state while training, the best epoch's model at the end.")
+    var out = "runs/nli"
+    @OptionGroup var output: OutputOptions
 
     @Option(name: .long, help: "Top encoder blocks to fine-tune (and save).")
     var trainedLayers = 2
@@ -77,16 +82,19 @@ struct NLITrainCommand: ParsableCommand {
     var seed: UInt64 = 1
     @Option(name: .long, help: "Save a resumable checkpoint every N steps.")
     var saveEvery = 200
-    @Flag(name: .long, help: "Continue from the checkpoint in --checkpoint if it holds optimizer state.")
-    var resume = false
     @Option(name: .long, help: "Use only the first N SICK train and validation pairs (smoke runs; 0 = all).")
     var limit = 0
 
     func validate() throws {
-        guard (1...6).contains(trainedLayers) else { throw ValidationError("--trained-layers \(trainedLayers): expected 1...6") }
-        guard epochs > 0, batchSize > 0, saveEvery > 0, personaPairs >= 0 else {
-            throw ValidationError("--epochs, --batch-size, --save-every must be positive, --persona-pairs non-negative")
-        }
+        _ = try output.writable(out)
+        try OptionCheck.within(trainedLayers, 1...6, "--trained-layers")
+        try OptionCheck.within(epochs, 1...1000, "--epochs")
+        try OptionCheck.within(batchSize, 1...4096, "--batch-size")
+        try OptionCheck.atLeast(saveEvery, 1, "--save-every")
+        try OptionCheck.within(personaPairs, 0...10_000_000, "--persona-pairs")
+        try OptionCheck.positive(encoderLR, "--encoder-lr", upTo: 1)
+        try OptionCheck.positive(headLR, "--head-lr", upTo: 1)
+        try OptionCheck.atLeast(limit, 0, "--limit")
     }
 
     func run() throws {
@@ -97,7 +105,10 @@ struct NLITrainCommand: ParsableCommand {
         let pairs = train + persona
         print("nli data: SICK train \(train.count), validation \(validation.count); persona pairs \(persona.count)")
 
-        let pretrained = try model.pretrainedFolder()
+        let folder = try output.writable(out)
+        let lock = try FolderLock(folder)
+        defer { withExtendedLifetime(lock) {} }
+        let pretrained = try miniLMFolder(minilm)
         let tokenizer = try WordPieceTokenizer(vocabularyFile: pretrained.appendingPathComponent("vocab.txt"))
         var (_, parameters) = try BertEncoder.loadPretrained(from: pretrained, prefix: "bert.")
         let config = NLIConfig(bert: try BertConfig(contentsOf: pretrained.appendingPathComponent("config.json")),
@@ -113,12 +124,16 @@ struct NLITrainCommand: ParsableCommand {
         options.seed = seed
         options.saveEvery = saveEvery
 
-        let folder = URL(fileURLWithPath: model.checkpoint)
+        // Resumes by itself, like `paml train`: a run of the same settings continues; anything else is refused.
         var saved: Checkpoint?
-        if resume, FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) {
+        let settings = "epochs \(epochs), batch \(batchSize), encoder lr \(encoderLR), head lr \(headLR), seed \(seed), trained layers \(trainedLayers)"
+        if FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) {
             saved = try Checkpoint.load(from: folder, kind: NLIClassifier.checkpointKind, expecting: classifier.trainedShapes())
             guard saved?.optimizer != nil else {
-                throw ValidationError("\(folder.path) holds a finished checkpoint (no optimizer state); nothing to resume")
+                throw ValidationError("\(folder.path) holds a finished model (no training state); choose another --out")
+            }
+            if let earlier = saved?.metadata["options"], earlier != settings {
+                print("warning: resuming with \(settings) (was \(earlier))")
             }
         }
 
@@ -148,7 +163,7 @@ struct NLITrainCommand: ParsableCommand {
         var metadata = [
             "data": "SICK train split (\(train.count) pairs\(limit > 0 ? ", --limit \(limit)" : "")) + \(persona.count) persona-map pairs (persona_map_train.json)",
             "split": "SICK pair_IDs sorted, Fisher-Yates with SeededGenerator(seed: \(split.splitSeed)), 70/10/20",
-            "options": "epochs \(epochs), batch \(batchSize), encoder lr \(encoderLR), head lr \(headLR), seed \(seed), trained layers \(trainedLayers)",
+            "options": settings,
         ]
         if let earlier = saved?.metadata["validationByEpoch"] { metadata["validationByEpoch"] = earlier }
         func save() throws {
@@ -177,6 +192,10 @@ struct NLITrainCommand: ParsableCommand {
             let batches = trainer.batches(epoch: epoch)
             for (i, batch) in batches.enumerated() where epoch * trainer.stepsPerEpoch + i >= trainer.step {
                 let loss = trainer.trainStep(batch)
+                guard loss.isFinite else {
+                    throw CommandLineError(message: "nli: the training loss became non-finite at step \(trainer.step); stopped without saving it "
+                                           + "(lower --encoder-lr / --head-lr; the last saved state in \(folder.path) is intact)")
+                }
                 lossSum += Double(loss)
                 lossCount += 1
                 var extra = ""
@@ -237,7 +256,7 @@ struct NLIEvaluateCommand: ParsableCommand {
         let predicted = nli.predict(pairs.map { ($0.premise, $0.hypothesis) })
         let seconds = Date().timeIntervalSince(start)
         let accuracy = NLIAccuracy(gold: pairs.map(\.label), predicted: predicted)
-        print("SICK \(on) split (\(pairs.count) pairs, split seed \(split.splitSeed)), checkpoint \(model.checkpoint):\n")
+        print("SICK \(on) split (\(pairs.count) pairs, split seed \(split.splitSeed)), checkpoint \(model.nliCheckpoint):\n")
         print("| class | pairs | accuracy |")
         print("|---|---:|---:|")
         for label in NLILabel.allCases {
@@ -264,6 +283,8 @@ struct NLIHumanCommand: ParsableCommand {
     var dialogues = 300
     @Option(name: .long, help: "Seed for drawing the other persona.")
     var seed: UInt64 = 1
+
+    func validate() throws { try OptionCheck.atLeast(dialogues, 0, "--dialogues") }
 
     func run() throws {
         var episodes = try ConvAI2.readEpisodes(data.corpusRoot.file(file), personaPrefix: "your persona:")
@@ -306,6 +327,11 @@ struct NLISpeedCommand: ParsableCommand {
     var utterances = 1000
     @Option(name: .long, help: "Pairs packed into one forward pass.")
     var batchSize = 512
+
+    func validate() throws {
+        try OptionCheck.within(utterances, 1...1_000_000, "--utterances")
+        try OptionCheck.within(batchSize, 1...65_536, "--batch-size")
+    }
 
     func run() throws {
         let episodes = try ConvAI2.readEpisodes(data.corpusRoot.file(file), personaPrefix: "your persona:")

@@ -52,9 +52,9 @@ struct RecommendSimulate: ParsableCommand {
         guard ["lastfm", "book", "movie"].contains(dataset) else {
             throw ValidationError("--dataset must be lastfm, book or movie, got \(dataset)")
         }
-        guard episodes > 0, maxTurns > 0, transcripts >= 0 else {
-            throw ValidationError("--episodes and --max-turns must be positive, --transcripts non-negative")
-        }
+        try OptionCheck.within(episodes, 1...100_000_000, "--episodes")
+        try OptionCheck.within(maxTurns, 1...100, "--max-turns")
+        try OptionCheck.within(transcripts, 0...100_000, "--transcripts")
     }
 
     func run() throws {

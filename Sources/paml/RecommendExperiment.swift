@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Text
 import Autograd
 import Tensor
 import Recommender
@@ -22,16 +23,23 @@ struct RecommendExperiment: ParsableCommand {
     @Option(help: "Threads for evaluation (over users) and the benchmark.") var threads = 2
     @Option(help: "Support-set sizes (adaptation episodes) for the curve.") var supportSizes: [Int] = [0, 2, 5, 10]
     @Option(help: "Episodes of the simulation benchmark.") var benchmarkEpisodes = 10_000
-    @Option(help: "Output folder.") var output = "Evaluation"
+    @Option(help: "Output folder for crs.md, crs.json, crs-support.svg (Evaluation needs --force).") var out = "runs/crs-experiment"
+    @OptionGroup var output: OutputOptions
     @Flag(help: "Only rewrite crs.md and crs-support.svg from the crs.json in the output folder.") var markdownOnly = false
 
     func validate() throws {
         for d in datasets where !["lastfm", "book", "movie"].contains(d) {
             throw ValidationError("--dataset must be lastfm, book or movie, got \(d)")
         }
-        guard metaSteps > 0, globalSteps > 0, noTransGateSteps >= 0, threads > 0 else {
-            throw ValidationError("--meta-steps and --global-steps must be positive, --no-trans-gate-steps non-negative")
+        try OptionCheck.within(metaSteps, 1...10_000_000, "--meta-steps")
+        try OptionCheck.within(globalSteps, 1...10_000_000, "--global-steps")
+        try OptionCheck.within(noTransGateSteps, 0...10_000_000, "--no-trans-gate-steps")
+        try OptionCheck.within(threads, 1...256, "--threads")
+        try OptionCheck.within(benchmarkEpisodes, 1...100_000_000, "--benchmark-episodes")
+        guard !supportSizes.isEmpty, supportSizes.allSatisfy({ (0...1000).contains($0) }) else {
+            throw ValidationError("--support-sizes needs one or more sizes in 0...1000")
         }
+        _ = try output.writable(out)
     }
 
     /// Paper figures (MetaCRS Table 2 and the ablation table; lastfm), for the reference column only.
@@ -61,10 +69,12 @@ struct RecommendExperiment: ParsableCommand {
     struct Report: Codable { var command: String; var seed: UInt64; var model: CRSModelConfig; var results: [DatasetResult] }
 
     func run() throws {
-        let folder = URL(fileURLWithPath: output)
+        let folder = try output.writable(out)
+        let lock = try FolderLock(folder)
+        defer { withExtendedLifetime(lock) {} }
         if markdownOnly {
             let file = folder.appendingPathComponent("crs.json")
-            let report = try JSONDecoder().decode(Report.self, from: Data(contentsOf: file))
+            let report = try JSONDecoder().decode(Report.self, from: TextFile.data(file))
             try markdown(report).write(to: folder.appendingPathComponent("crs.md"), atomically: true, encoding: .utf8)
             try supportPlot(report.results).write(to: folder.appendingPathComponent("crs-support.svg"), atomically: true, encoding: .utf8)
             print("rewrote \(folder.path)/crs.md and crs-support.svg from \(file.path)")
@@ -77,7 +87,7 @@ struct RecommendExperiment: ParsableCommand {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(report).write(to: folder.appendingPathComponent("crs.json"))
+        try encoder.encode(report).write(to: folder.appendingPathComponent("crs.json"), options: .atomic)
         try markdown(report).write(to: folder.appendingPathComponent("crs.md"), atomically: true, encoding: .utf8)
         try supportPlot(results).write(to: folder.appendingPathComponent("crs-support.svg"), atomically: true, encoding: .utf8)
         print("wrote \(folder.path)/crs.md, crs.json, crs-support.svg")
@@ -85,7 +95,7 @@ struct RecommendExperiment: ParsableCommand {
 
     func experiment(_ name: String) throws -> DatasetResult {
         let setup = try CRSSetup(data: data, dataset: name)
-        let root = CRSSetup.checkpointRoot(name)
+        let (root, shipped) = (CRSSetup.runRoot(name), CRSSetup.shippedRoot(name))
         let config = model.training(transGate: true, embedding: setup.embeddings.dimension)
         var ablationConfig = config
         ablationConfig.model.transGate = false
@@ -96,14 +106,17 @@ struct RecommendExperiment: ParsableCommand {
             return try body()
         }
         let global = try timed("global") {
-            try setup.policy(.global, config: config, steps: globalSteps, folder: root.appendingPathComponent("global"), dataset: name)
+            try setup.policy(.global, config: config, steps: globalSteps, folder: root.appendingPathComponent("global"), dataset: name,
+                             shipped: shipped.appendingPathComponent("global"))
         }
         let meta = try timed("metacrs") {
-            try setup.policy(.metacrs, config: config, steps: metaSteps, folder: root.appendingPathComponent("metacrs"), dataset: name)
+            try setup.policy(.metacrs, config: config, steps: metaSteps, folder: root.appendingPathComponent("metacrs"), dataset: name,
+                             shipped: shipped.appendingPathComponent("metacrs"))
         }
         let ablation = noTransGateSteps == 0 ? nil : try timed("metacrs-no-transgate") {
             try setup.policy(.metacrs, config: ablationConfig, steps: noTransGateSteps,
-                             folder: root.appendingPathComponent("metacrs-no-transgate"), dataset: name)
+                             folder: root.appendingPathComponent("metacrs-no-transgate"), dataset: name,
+                             shipped: shipped.appendingPathComponent("metacrs-no-transgate"))
         }
         let engine = MetaCRS(simulator: setup.simulator, embeddings: setup.embeddings, config: config)
         let ablationEngine = MetaCRS(simulator: setup.simulator, embeddings: setup.embeddings, config: ablationConfig)
@@ -181,7 +194,7 @@ struct RecommendExperiment: ParsableCommand {
         # Conversational recommendation (MetaCRS) — measured results
 
         Generated by `\(report.command)` (evaluation seed \(report.seed)); rerun the same command to reproduce
-        (trained policies are loaded from `Checkpoints/crs-<dataset>/` when complete, else trained or resumed).
+        (trained policies are loaded from `Checkpoints/crs-<dataset>/` when complete, else trained or resumed under `runs/crs-<dataset>/`).
 
         **Protocol.** Data: `<corpora>/crs/<dataset>` (MetaCRS release), cold-start user split user_{train,valid,test}.json;
         FM embeddings (BPR, D = 64) trained on training users only. Simulator: user-centric (P_u ∩ P_v confirms),

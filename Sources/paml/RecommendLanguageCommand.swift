@@ -33,6 +33,10 @@ struct SpeechOptions: ParsableArguments {
         guard ["top-k", "greedy", "beam"].contains(speechDecoding) else {
             throw ValidationError("--speech-decoding must be top-k, greedy or beam (got \(speechDecoding))")
         }
+        try OptionCheck.within(styleSteps, 0...1000, "--style-steps")
+        try OptionCheck.finite(styleLr, "--style-lr", from: 0, to: 10)
+        try OptionCheck.within(speechTopK, 1...1000, "--speech-top-k")
+        try OptionCheck.positive(speechTemperature, "--speech-temperature", upTo: 100)
     }
 
     var strategy: DecodingStrategy {
@@ -47,14 +51,14 @@ struct SpeechOptions: ParsableArguments {
     func realiser(log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) throws -> ActionRealiser? {
         guard languageCheckpoint != "templates" else { return nil }
         setBLASThreads(2)
-        let loaded = try LoadedDialogueModel(folder: languageCheckpoint)
+        let loaded = try LoadedDialogueModel(folder: languageCheckpoint)   // resolves shipped defaults
         var parameters = loaded.parameters
         if let style {
             let encoder = ExampleEncoder(vocabulary: loaded.vocabulary, format: loaded.config.format)
             let pairs = try ActionPairMiner.styleExamples(URL(fileURLWithPath: style))
             guard !pairs.isEmpty else { throw ValidationError("\(style): no style examples") }
             let start = Date()
-            parameters = KShotProtocol(steps: styleSteps, learningRate: styleLr)
+            parameters = try KShotProtocol(steps: styleSteps, learningRate: styleLr)
                 .adapt(model: loaded.model, parameters: parameters, support: pairs.map { $0.encoded(with: encoder) })
             log("adapted to \(pairs.count / AnswerContext.allCases.count) style examples of \(style) in "
                 + String(format: "%.1f s", Date().timeIntervalSince(start)))
@@ -66,12 +70,13 @@ struct SpeechOptions: ParsableArguments {
     /// The reply reader: rules, plus NLI when the checkpoint and MiniLM are found (else rules only, said on stderr).
     func reader(log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) throws -> ReplyReader {
         if rulesOnly { return ReplyReader() }
-        guard FileManager.default.fileExists(atPath: nliCheckpoint + "/config.json"),
+        let nliFolder = resolvedInput(nliCheckpoint)
+        guard FileManager.default.fileExists(atPath: nliFolder.appendingPathComponent("config.json").path),
               let pretrained = minilm.map({ URL(fileURLWithPath: $0) }) ?? MiniLMLocation.find() else {
             log("reply reader: rules only (NLI checkpoint \(nliCheckpoint) or all-MiniLM-L6-v2 not found)")
             return ReplyReader()
         }
-        return ReplyReader(nli: try NLIModel(checkpoint: URL(fileURLWithPath: nliCheckpoint), pretrained: pretrained))
+        return ReplyReader(nli: try NLIModel(checkpoint: nliFolder, pretrained: pretrained))
     }
 }
 
@@ -96,8 +101,9 @@ struct RecommendTrainLanguage: ParsableCommand {
     )
 
     @OptionGroup var data: DataOptions
-    @Option(help: "Folder of the shipped model.") var out = "Checkpoints/crs-language"
-    @Option(help: "Folder of the resumable training run.") var work = "runs/crs-language"
+    @Option(help: "Folder of the finished model (Checkpoints/crs-language needs --force).") var out = "runs/crs-language/model"
+    @OptionGroup var output: OutputOptions
+    @Option(help: "Folder of the resumable training run.") var work = "runs/crs-language/run"
     @Option(help: "Seed of the pair mining, held-out split and acknowledgements.") var dataSeed: UInt64 = 1
     @Option(help: "Training steps.") var steps = 800
     @Option(help: "Pairs per batch.") var batchSize = 32
@@ -111,6 +117,19 @@ struct RecommendTrainLanguage: ParsableCommand {
     @Flag(help: "Do not train: measure the model in --out on the held-out pairs and rewrite its metrics.json.")
     var measureOnly = false
 
+    func validate() throws {
+        _ = try output.writable(out)
+        _ = try output.writable(work, option: "--work")
+        try OptionCheck.within(steps, 1...10_000_000, "--steps")
+        try OptionCheck.within(batchSize, 1...65_536, "--batch-size")
+        try OptionCheck.positive(learningRate, "--learning-rate", upTo: 10)
+        try OptionCheck.within(layers, 1...48, "--layers")
+        try checked("--width") { try Check.within(width, 4...8192, "--width") }
+        guard width % 4 == 0 else { throw ValidationError("--width \(width): must be a multiple of the 4 attention heads") }
+        try OptionCheck.within(minCount, 1...1_000_000_000, "--min-count")
+        try OptionCheck.within(slotItems, 1...100_000, "--slot-items")
+    }
+
     func run() throws {
         setBLASThreads(2)
         let utterances = try ActionPairMiner.utterances(root: data.corpusRoot)
@@ -122,6 +141,9 @@ struct RecommendTrainLanguage: ParsableCommand {
             print("  \(frames[frame]![0].origin) frame: \(frame)  (\(frames[frame]!.count) pairs)")
         }
         if pairsOnly { return }
+        let outFolder = try output.writable(out)
+        let lock = try FolderLock(outFolder)
+        defer { withExtendedLifetime(lock) {} }
         if measureOnly {
             try writeMetrics(of: try LoadedDialogueModel(folder: out), heldOut: heldOut)
             return
@@ -170,7 +192,7 @@ struct RecommendTrainLanguage: ParsableCommand {
         print(metrics.summary)
         let json = JSONEncoder()
         json.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try json.encode(metrics).write(to: URL(fileURLWithPath: out).appendingPathComponent("metrics.json"))
+        try json.encode(metrics).write(to: URL(fileURLWithPath: out).appendingPathComponent("metrics.json"), options: .atomic)
         print("saved \(out) (model, vocab.txt, metrics.json)")
     }
 }
@@ -270,8 +292,10 @@ struct RecommendRender: ParsableCommand {
     @OptionGroup var speech: SpeechOptions
     @Option(help: "Comma-separated attribute names to ask about.") var attributes = "rock,90s,jazz,singer-songwriter"
     @Option(help: "Comma-separated item ids to recommend (one list).") var items = "0,1,2"
-    @Option(help: "Sentences per action and context.") var samples = 1
+    @Option(help: "Sentences per action and context (1...100).") var samples = 1
     @Option(help: "Seed of the first sample.") var seed: UInt64 = 0
+
+    func validate() throws { try OptionCheck.within(samples, 1...100, "--samples") }
 
     func run() throws {
         let d = try CRSDataset.load(directory: data.corpusRoot.file("crs/lastfm"))
@@ -417,8 +441,10 @@ struct RecommendInteractive: ParsableCommand {
     @OptionGroup var data: DataOptions
     @OptionGroup var speech: SpeechOptions
     @Flag(help: "Chat in the terminal (the default action of `paml recommend`).") var interactive = false
-    @Option(help: "Maximum turns T.") var maxTurns = 10
+    @Option(help: "Maximum turns T (1...100).") var maxTurns = 10
     @Option(help: "Seed of sentence sampling.") var seed: UInt64 = 1
+
+    func validate() throws { try OptionCheck.within(maxTurns, 1...100, "--max-turns") }
     @Option(help: "A learned policy checkpoint (paml recommend train, e.g. Checkpoints/crs-lastfm/metacrs) instead of MaxE; its FM embeddings are read from ../fm next to it.")
     var policyCheckpoint: String?
 

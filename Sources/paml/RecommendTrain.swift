@@ -3,6 +3,7 @@ import Foundation
 import Autograd
 import NN
 import Recommender
+import Tensor
 
 extension CRSLearner: ExpressibleByArgument {}
 
@@ -14,11 +15,17 @@ struct CRSSetup {
     let simulator: UserSimulator
     let embeddings: CRSEmbeddings
 
-    static func checkpointRoot(_ dataset: String) -> URL { URL(fileURLWithPath: "Checkpoints/crs-\(dataset)") }
+    /// The shipped checkpoints of a dataset (read only).
+    static func shippedRoot(_ dataset: String) -> URL { resolvedInput("Checkpoints/crs-\(dataset)") }
+    /// Where this tool trains a dataset's models by default.
+    static func runRoot(_ dataset: String) -> URL { URL(fileURLWithPath: "runs/crs-\(dataset)") }
 
     init(data: DataOptions, dataset name: String, maxTurns: Int = 10) throws {
         let d = try CRSDataset.load(directory: data.corpusRoot.file("crs/\(name)"))
-        let fmFolder = Self.checkpointRoot(name).appendingPathComponent("fm")
+        // The shipped FM embeddings when they exist; else ones trained earlier under runs/, else trained now there.
+        let fmFolder = [Self.shippedRoot(name), Self.runRoot(name)].map { $0.appendingPathComponent("fm") }
+            .first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("config.json").path) }
+            ?? Self.runRoot(name).appendingPathComponent("fm")
         let fm: FactorizationMachine
         if FileManager.default.fileExists(atPath: fmFolder.appendingPathComponent("config.json").path) {
             fm = try FactorizationMachine.load(from: fmFolder, for: d).model
@@ -37,15 +44,25 @@ struct CRSSetup {
         embeddings = CRSEmbeddings(fm)
     }
 
-    /// Trains (or resumes, or just loads when already done) a learner's checkpoint in `folder`.
+    /// Trains (or resumes, or just loads when already done) a learner's checkpoint in `folder`. A complete
+    /// `shipped` checkpoint of the same configuration is loaded instead, and never written to.
     func policy(_ learner: CRSLearner, config: CRSTrainingConfig, steps: Int, folder: URL, dataset name: String,
-                saveEvery: Int = 25, fresh: Bool = false) throws -> Parameters {
+                shipped: URL? = nil, saveEvery: Int = 25, fresh: Bool = false) throws -> Parameters {
+        if let shipped, FileManager.default.fileExists(atPath: shipped.appendingPathComponent("config.json").path) {
+            let saved = try MetaCRS.loadPolicy(from: shipped)
+            if saved.config.training == config, saved.config.learner == learner, saved.step >= steps {
+                print("\(learner.rawValue): loaded shipped \(shipped.path) (step \(saved.step))")
+                return saved.parameters
+            }
+        }
+        let lock = try FolderLock(folder)
+        defer { withExtendedLifetime(lock) {} }
         let engine = MetaCRS(simulator: simulator, embeddings: embeddings, config: config)
         var start: (Parameters, OptimizerState?, Int)?
         if !fresh, FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) {
             let saved = try MetaCRS.loadPolicy(from: folder)
             guard saved.config.training == config, saved.config.learner == learner else {
-                throw ValidationError("\(folder.path) holds a different configuration; pass --fresh or another --checkpoint")
+                throw ValidationError("\(folder.path) holds a different configuration; pass --fresh or another --out")
             }
             if saved.step >= steps {
                 print("\(learner.rawValue): loaded \(folder.path) (step \(saved.step))")
@@ -77,6 +94,12 @@ struct CRSModelOptions: ParsableArguments {
     @Option(help: "Training seed.") var trainSeed: UInt64 = 1
     @Option(help: "Episodes per update of the global policy.") var globalBatch = 50
 
+    func validate() throws {
+        try OptionCheck.within(width, 1...4096, "--width")
+        try OptionCheck.within(hidden, 1...4096, "--hidden")
+        try OptionCheck.within(globalBatch, 1...100_000, "--global-batch")
+    }
+
     func training(transGate: Bool, embedding: Int = 64) -> CRSTrainingConfig {
         var c = CRSTrainingConfig()
         c.model.width = width
@@ -102,18 +125,21 @@ struct RecommendTrain: ParsableCommand {
     @Option(help: "global or metacrs.") var learner: CRSLearner = .metacrs
     @Option(help: "Training steps (MetaCRS: meta-epochs of 5 users; global: batches).") var steps = 200
     @Flag(help: "Ablation: mean pooling instead of TransGate.") var noTransGate = false
-    @Option(help: "Checkpoint folder (default Checkpoints/crs-<dataset>/<learner>[-no-transgate]).") var checkpoint: String?
-    @Flag(help: "Start from scratch even if the checkpoint exists.") var fresh = false
+    @Option(help: "Run folder (default runs/crs-<dataset>/<learner>[-no-transgate]); rerunning resumes it.") var out: String?
+    @OptionGroup var output: OutputOptions
+    @Flag(help: "Start from scratch even if --out holds a run.") var fresh = false
+
+    var outFolder: String { out ?? CRSSetup.runRoot(dataset).appendingPathComponent(learner.rawValue + (noTransGate ? "-no-transgate" : "")).path }
 
     func validate() throws {
         guard ["lastfm", "book", "movie"].contains(dataset) else { throw ValidationError("--dataset must be lastfm, book or movie") }
-        guard steps > 0 else { throw ValidationError("--steps must be positive") }
+        try OptionCheck.within(steps, 1...10_000_000, "--steps")
+        _ = try output.writable(outFolder)
     }
 
     func run() throws {
+        let folder = try output.writable(outFolder)
         let setup = try CRSSetup(data: data, dataset: dataset)
-        let folder = checkpoint.map { URL(fileURLWithPath: $0) }
-            ?? CRSSetup.checkpointRoot(dataset).appendingPathComponent(learner.rawValue + (noTransGate ? "-no-transgate" : ""))
         let config = model.training(transGate: !noTransGate, embedding: setup.embeddings.dimension)
         let start = Date()
         _ = try setup.policy(learner, config: config, steps: steps, folder: folder, dataset: dataset, fresh: fresh)

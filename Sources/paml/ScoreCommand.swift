@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluators
 import Foundation
+import NN
 
 /// `paml score`: persona consistency C of every scored utterance in a transcript, and the mean C.
 struct ScoreCommand: ParsableCommand {
@@ -24,7 +25,14 @@ struct ScoreCommand: ParsableCommand {
     func run() throws {
         let turns = try Transcript.read(URL(fileURLWithPath: transcript))
         let scorer = ConsistencyScorer(predictor: try model.load())
-        let scored = scorer.score(turns.map { ($0.text, $0.persona) })
+        var reporter = ProgressReporter(label: "score", total: turns.count, unit: "utterances")
+        reporter.toStandardError = true
+        var reported = 0
+        // Progress goes to standard error so that the table and the JSON on standard output stay clean.
+        let scored = scorer.score(turns.map { ($0.text, $0.persona) }, chunk: 500) { done, _ in
+            reporter.update(step: done, loss: 0, work: Double(done - reported))
+            reported = done
+        }
         let mean = ConsistencyScorer.meanScore(scored)
         if json {
             let rows: [[String: Any]] = zip(turns, scored).map { turn, s in

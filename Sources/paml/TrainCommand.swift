@@ -36,8 +36,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "System: dialogue, dialogue-persona, paml.")
     var system: DialogueSystem = .dialogue
 
-    @Option(help: "Checkpoint folder (resumes from it when it holds a checkpoint of the same configuration).")
-    var out: String
+    @Option(help: "Run folder (default runs/<system>); rerunning resumes from it when it holds a run of the same configuration.")
+    var out: String?
+    @OptionGroup var output: OutputOptions
 
     @Option(help: "Start from this checkpoint's weights (e.g. PAML from a pre-trained dialogue model).")
     var initFrom: String?
@@ -72,40 +73,77 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "PAML support dialogues per persona and meta-task (default: half of the persona's dialogues).")
     var supportDialogues: Int?
 
+    var outFolder: String { out ?? "runs/\(system.rawValue)" }
+
+    /// The model and run settings as the library's configs, which check their own ranges.
+    func modelConfig(vocabularySize: Int) -> Seq2SeqConfig {
+        Seq2SeqConfig(
+            vocabularySize: vocabularySize, embeddingWidth: 50,
+            transformer: TransformerConfig(layers: layers, width: width, heads: heads, keyDepth: keyDepth,
+                                           valueDepth: keyDepth, filterSize: filterSize, inputDropout: dropout,
+                                           layerDropout: dropout, attentionDropout: 0, reluDropout: dropout),
+            labelSmoothing: labelSmoothing)
+    }
+
+    var trainingOptions: TrainingOptions {
+        TrainingOptions(steps: steps, batchSize: batchSize, learningRate: learningRate, seed: seed,
+                        validateEvery: validateEvery, checkpointEvery: checkpointEvery,
+                        checkpointFolder: URL(fileURLWithPath: outFolder), validationExamples: validationExamples)
+    }
+
     func validate() throws {
+        _ = try output.writable(outFolder)
+        let names = ["layers": "--layers", "width": "--width", "heads": "--heads", "keyDepth": "--key-depth",
+                     "valueDepth": "--key-depth", "filterSize": "--filter-size", "inputDropout": "--dropout",
+                     "layerDropout": "--dropout", "reluDropout": "--dropout", "labelSmoothing": "--label-smoothing",
+                     "steps": "--steps", "batchSize": "--batch-size", "learningRate": "--learning-rate",
+                     "validateEvery": "--validate-every", "checkpointEvery": "--checkpoint-every",
+                     "validationExamples": "--validation-examples"]
+        do {
+            if initFrom == nil { try modelConfig(vocabularySize: 1000).validate() }
+            try trainingOptions.validate()
+        } catch let error as ConfigError {
+            let field = String(error.field.split(separator: ".").last ?? "")
+            throw ValidationError("\(names[field] ?? error.field) \(error.value): must be \(error.allowed)")
+        }
+        try OptionCheck.within(minCount, 1...1_000_000_000, "--min-count")
+        try OptionCheck.positive(innerLearningRate, "--inner-learning-rate", upTo: 10)
+        try OptionCheck.positive(outerLearningRate, "--outer-learning-rate", upTo: 10)
+        try OptionCheck.within(metaBatchSize, 1...1024, "--meta-batch-size")
+        try OptionCheck.atLeast(validationPersonas, 1, "--validation-personas")
+        try OptionCheck.finite(innerGradientClip, "--inner-gradient-clip", from: 0)
         if metaGradient == .secondOrder && innerGradientClip > 0 {
             throw ValidationError("--inner-gradient-clip works with first-order and reptile; second-order differentiates unclipped steps")
         }
-        if innerSteps < 1 { throw ValidationError("--inner-steps must be at least 1") }
+        try OptionCheck.within(innerSteps, 1...100, "--inner-steps")
         if let supportDialogues, supportDialogues < 1 { throw ValidationError("--support-dialogues must be at least 1") }
-        if validationShots.isEmpty || validationShots.contains(where: { $0 < 0 }) {
-            throw ValidationError("--validation-shots needs one or more k >= 0")
+        if validationShots.isEmpty || validationShots.contains(where: { !(0...1000).contains($0) }) {
+            throw ValidationError("--validation-shots needs one or more k in 0...1000")
         }
     }
 
     func run() throws {
         setBLASThreads(2)
+        let lock = try FolderLock(URL(fileURLWithPath: outFolder))
+        defer { withExtendedLifetime(lock) {} }
         let dataset = try personaData.load()
         let vocabulary: Vocabulary
         var initial: Parameters?
         var modelConfig: Seq2SeqConfig
         if let initFrom {
-            let folder = URL(fileURLWithPath: initFrom)
-            let (saved, checkpoint) = try Checkpoint.load(from: folder, as: DialogueModelConfig.self, kind: "dialogue") {
-                Seq2Seq(config: $0.model).initialParameters(seed: 0)
-            }
-            vocabulary = try Vocabulary.load(from: folder.appendingPathComponent("vocab.txt"))
-            modelConfig = saved.model
-            initial = checkpoint.parameters
-            print("initialised from \(initFrom) (\(saved.system.rawValue))")
+            let start = try DialogueCheckpoint(folder: resolvedInput(initFrom))
+            vocabulary = start.vocabulary
+            modelConfig = start.config.model
+            initial = start.parameters
+            print("initialised from \(initFrom) (\(start.config.system.rawValue))")
         } else {
             vocabulary = buildVocabulary(dataset, minCount: minCount)
-            modelConfig = Seq2SeqConfig(
-                vocabularySize: vocabulary.count, embeddingWidth: 50,
-                transformer: TransformerConfig(layers: layers, width: width, heads: heads, keyDepth: keyDepth,
-                                               valueDepth: keyDepth, filterSize: filterSize, inputDropout: dropout,
-                                               layerDropout: dropout, attentionDropout: 0, reluDropout: dropout),
-                labelSmoothing: labelSmoothing)
+            // A vocabulary of a handful of words makes perplexity meaningless (and excellent-looking).
+            let words = vocabulary.count - Vocabulary.specials.count
+            guard words >= 100 else {
+                throw ValidationError("--min-count \(minCount) leaves \(words) words in the vocabulary (at least 100 needed); lower it")
+            }
+            modelConfig = self.modelConfig(vocabularySize: vocabulary.count)
         }
         if system == .paml { modelConfig.labelSmoothing = 0 }   // MAML's losses are plain NLL, as in the release
         let format = DialogueFormat(includesPersona: system == .dialoguePersona)
@@ -118,9 +156,7 @@ struct TrainCommand: ParsableCommand {
             print(String(format: "vocabulary %d words, GloVe covers %.1f%% of types", vocabulary.count, coverage.typeFraction * 100))
             initial = trainer.model.initialParameters(seed: seed, pretrained: matrix)
         }
-        let options = TrainingOptions(steps: steps, batchSize: batchSize, learningRate: learningRate, seed: seed,
-                                      validateEvery: validateEvery, checkpointEvery: checkpointEvery,
-                                      checkpointFolder: URL(fileURLWithPath: out), validationExamples: validationExamples)
+        let options = trainingOptions
         switch system {
         case .dialogue, .dialoguePersona:
             _ = try trainer.trainSupervised(initial: initial!, options: options)
@@ -138,7 +174,7 @@ struct TrainCommand: ParsableCommand {
             _ = try trainer.trainPAML(initial: initial!, maml: maml, options: options, validation: validation,
                                       supportDialogues: supportDialogues)
         }
-        print("saved \(out) (resumable) and \(out)/best (best validation)")
+        print("saved \(outFolder) (resumable) and \(outFolder)/best (best validation)")
     }
 }
 

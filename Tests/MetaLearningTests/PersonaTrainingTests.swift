@@ -35,32 +35,32 @@ final class PersonaTrainingTests: XCTestCase {
         DialogueModelConfig(system: system, model: modelConfig, format: DialogueFormat(), dataSeed: 0)
     }
 
-    func testZeroShotIsUnadaptedPerplexityAndAdaptationHelps() {
+    func testZeroShotIsUnadaptedPerplexityAndAdaptationHelps() throws {
         let model = Seq2Seq(config: modelConfig)
         let parameters = model.initialParameters(seed: 2)
         let personas = corpus().personas[.test]!
         var kshot = KShotProtocol(shots: [0, 3], steps: 20, learningRate: 0.1)
-        let zero = kshot.evaluate(model: model, parameters: parameters, personas: personas, k: 0)
+        let zero = try kshot.evaluate(model: model, parameters: parameters, personas: personas, k: 0)
         let all = personas[0].dialogues.flatMap { $0 }
         let direct = perplexity(model, parameters, batches: makeBatches(all, batchSize: 64, shuffleSeed: nil))
         assertClose(Float(zero.perplexity), Float(direct.ppl), relative: 1e-4)
         XCTAssertEqual(zero.heldOutDialogues, 4)
-        let three = kshot.evaluate(model: model, parameters: parameters, personas: personas, k: 3)
+        let three = try kshot.evaluate(model: model, parameters: parameters, personas: personas, k: 3)
         XCTAssertLessThan(three.perplexity, zero.perplexity * 0.5, "3-shot adaptation did not help")
         kshot.steps = 0
-        let none = kshot.evaluate(model: model, parameters: parameters, personas: personas, k: 3)
+        let none = try kshot.evaluate(model: model, parameters: parameters, personas: personas, k: 3)
         assertClose(Float(none.perplexity), Float(zero.perplexity), relative: 1e-4)
-        XCTAssertEqual(kshot.evaluate(model: model, parameters: parameters, personas: personas, k: 4).skippedPersonas, 1)
+        XCTAssertEqual(try kshot.evaluate(model: model, parameters: parameters, personas: personas, k: 4).skippedPersonas, 1)
     }
 
     /// With a gradient clip every adaptation step has length learning rate x clip (the gradients here are
     /// far longer than the clip), so the adapted weights sit exactly steps x that far from the start.
-    func testAdaptationGradientClipBoundsEachStep() {
+    func testAdaptationGradientClipBoundsEachStep() throws {
         let model = Seq2Seq(config: modelConfig)
         let parameters = model.initialParameters(seed: 2)
         let support = corpus().personas[.test]![0].dialogues[0]   // 3 examples: one batch
         let kshot = KShotProtocol(steps: 2, learningRate: 0.1, gradientClip: 1e-3)
-        let adapted = kshot.adapt(model: model, parameters: parameters, support: support)
+        let adapted = try kshot.adapt(model: model, parameters: parameters, support: support)
         let distance = adapted.adding(parameters, scale: -1).globalNorm()
         assertClose(distance, 2 * 0.1 * 1e-3, relative: 1e-2)
     }
@@ -92,11 +92,11 @@ final class PersonaTrainingTests: XCTestCase {
         var maml = MAMLConfig()
         maml.metaBatchSize = 3
         maml.outerLearningRate = 0.01
-        let before = kshot.evaluate(model: trainer.model, parameters: initial, personas: trainer.corpus.personas[.test]!, k: 1)
+        let before = try kshot.evaluate(model: trainer.model, parameters: initial, personas: trainer.corpus.personas[.test]!, k: 1)
         let trained = try trainer.trainPAML(initial: initial, maml: maml,
                                             options: TrainingOptions(steps: 60, batchSize: 8, validateEvery: 1000),
                                             validation: kshot)
-        let after = kshot.evaluate(model: trainer.model, parameters: trained, personas: trainer.corpus.personas[.test]!, k: 1)
+        let after = try kshot.evaluate(model: trainer.model, parameters: trained, personas: trainer.corpus.personas[.test]!, k: 1)
         XCTAssertLessThan(after.perplexity, before.perplexity / 2)
     }
 
@@ -115,7 +115,7 @@ final class PersonaTrainingTests: XCTestCase {
         maml.innerGradientClip = 5
         let validation = KShotProtocol(shots: [0, 1], steps: 3, learningRate: 0.05, gradientClip: 5)
         let test = KShotProtocol(shots: [1], steps: 3, learningRate: 0.05, gradientClip: 5)
-        let before = test.evaluate(model: trainer.model, parameters: initial, personas: trainer.corpus.personas[.test]!, k: 1)
+        let before = try test.evaluate(model: trainer.model, parameters: initial, personas: trainer.corpus.personas[.test]!, k: 1)
         let trained = try trainer.trainPAML(initial: initial, maml: maml,
                                             options: TrainingOptions(steps: 60, batchSize: 8, validateEvery: 20,
                                                                      checkpointEvery: 60, checkpointFolder: folder),
@@ -127,7 +127,7 @@ final class PersonaTrainingTests: XCTestCase {
             Seq2Seq(config: $0.model).initialParameters(seed: 0)
         }
         XCTAssertNotNil(best.checkpoint.metadata["validAdapted0+1ShotPerplexity"], "best checkpoint not chosen on the 0+1-shot score")
-        let after = test.evaluate(model: trainer.model, parameters: best.checkpoint.parameters,
+        let after = try test.evaluate(model: trainer.model, parameters: best.checkpoint.parameters,
                                   personas: trainer.corpus.personas[.test]!, k: 1)
         XCTAssertLessThan(after.perplexity, before.perplexity / 2)
     }

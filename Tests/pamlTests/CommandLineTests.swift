@@ -32,40 +32,17 @@ final class CommandLineTests: XCTestCase {
         XCTAssertThrowsError(try Paml.parseAsRoot(["train", "--system", "bogus", "--out", "x"])) { error in
             XCTAssertTrue(Paml.message(for: error).contains("bogus"), Paml.message(for: error))
         }
-        XCTAssertThrowsError(try Paml.parseAsRoot(["train", "--data", data])) { error in   // --out is required
-            XCTAssertTrue(Paml.message(for: error).contains("--out"), Paml.message(for: error))
+        XCTAssertThrowsError(try Paml.parseAsRoot(["train", "--data", data, "--out", "Checkpoints/paml"])) { error in
+            XCTAssertTrue(Paml.message(for: error).contains("--force"), Paml.message(for: error))
         }
         XCTAssertThrowsError(try Paml.parseAsRoot(["chat", "--decoding", "nucleus"])) { error in
-            XCTAssertTrue(Paml.message(for: error).contains("beam, greedy or top-k"), Paml.message(for: error))
+            XCTAssertTrue(Paml.message(for: error).contains("'beam', 'greedy' and 'top-k'"), Paml.message(for: error))
         }
         XCTAssertThrowsError(try Paml.parseAsRoot(["adapt", "--out", "x"])) { error in
             XCTAssertTrue(Paml.message(for: error).contains("--persona"), Paml.message(for: error))
         }
         XCTAssertThrowsError(try Paml.parseAsRoot(["data", "stats", "--data", "/nonexistent/corpora"])) { error in
             XCTAssertTrue(Paml.message(for: error).contains("/nonexistent/corpora"), Paml.message(for: error))
-        }
-    }
-
-    func testPersonaDialogueFileReadsJSONLAndRejectsBadLines() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("paml-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let good = folder.appendingPathComponent("persona.jsonl")
-        try """
-        {"persona": ["i love cats."], "pairs": [["hi!", "hello, i have two cats."], ["nice", "they are fluffy."]]}
-        {"pairs": [["how are you?", "great, my cats are asleep."]]}
-        """.write(to: good, atomically: true, encoding: .utf8)
-        let file = try PersonaDialogueFile(path: good.path)
-        XCTAssertEqual(file.dialogues, 2)
-        XCTAssertEqual(file.persona, ["i love cats."])
-        XCTAssertEqual(file.examples.count, 3)
-        XCTAssertEqual(file.examples[1].history, ["hi!", "hello, i have two cats.", "nice"])
-        XCTAssertEqual(file.examples[1].response, "they are fluffy.")
-
-        let bad = folder.appendingPathComponent("bad.jsonl")
-        try "{\"pairs\": [[\"hi\", \"hello\"]]}\n{\"pairs\": [[\"only one\"]]}\n".write(to: bad, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try PersonaDialogueFile(path: bad.path)) { error in
-            XCTAssertTrue("\(error)".contains("bad.jsonl:2"), "\(error)")
         }
     }
 }

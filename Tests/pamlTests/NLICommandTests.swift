@@ -35,16 +35,19 @@ final class NLICommandTests: XCTestCase {
 
     /// --rerank-nli re-ranks beam hypotheses against a persona: it needs beam decoding and --persona.
     func testRerankOptionNeedsBeamAndPersona() throws {
-        XCTAssertTrue(Paml.helpMessage(for: GenerateCommand.self).contains("--rerank-nli <checkpoint>"))
-        XCTAssertThrowsError(try Paml.parseAsRoot(["generate", "--rerank-nli", "Checkpoints/nli", "--persona", "p.jsonl",
+        XCTAssertTrue(Paml.helpMessage(for: GenerateCommand.self).contains("--rerank-nli"))
+        XCTAssertTrue(Paml.helpMessage(for: GenerateCommand.self).contains("--nli-checkpoint <nli-checkpoint>"))
+        XCTAssertThrowsError(try Paml.parseAsRoot(["generate", "--rerank-nli", "--persona", "p.jsonl",
                                                    "--decoding", "greedy"])) { error in
             XCTAssertTrue(Paml.message(for: error).contains("--decoding beam"), Paml.message(for: error))
         }
-        XCTAssertThrowsError(try Paml.parseAsRoot(["chat", "--rerank-nli", "Checkpoints/nli"])) { error in
+        XCTAssertThrowsError(try Paml.parseAsRoot(["chat", "--rerank-nli"])) { error in
             XCTAssertTrue(Paml.message(for: error).contains("--persona"), Paml.message(for: error))
         }
-        let command = try XCTUnwrap(Paml.parseAsRoot(["generate", "--rerank-nli", "Checkpoints/nli", "--persona", "p.jsonl"]) as? GenerateCommand)
-        XCTAssertEqual(command.options.rerankNli, "Checkpoints/nli")
-        XCTAssertNil(try XCTUnwrap(Paml.parseAsRoot(["generate"]) as? GenerateCommand).options.rerankNli, "off by default")
+        let command = try XCTUnwrap(Paml.parseAsRoot(["generate", "--rerank-nli", "--nli-checkpoint", "elsewhere/nli",
+                                                      "--persona", "p.jsonl"]) as? GenerateCommand)
+        XCTAssertTrue(command.options.rerankNli)
+        XCTAssertEqual(command.options.nliCheckpoint, "elsewhere/nli")
+        XCTAssertFalse(try XCTUnwrap(Paml.parseAsRoot(["generate"]) as? GenerateCommand).options.rerankNli, "off by default")
     }
 }

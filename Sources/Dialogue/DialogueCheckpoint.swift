@@ -1,0 +1,85 @@
+import Autograd
+import Foundation
+import NN
+import Tensor
+import Text
+
+/// Which of the paper's systems a model is.
+public enum DialogueSystem: String, Codable, CaseIterable, Sendable {
+    case dialogue
+    case dialoguePersona = "dialogue-persona"
+    case paml
+}
+
+/// Everything needed to rebuild a trained dialogue model; saved in its checkpoint.
+public struct DialogueModelConfig: Codable, Equatable, Sendable, ValidatedConfig {
+    public var system: DialogueSystem
+    public var model: Seq2SeqConfig
+    public var format: DialogueFormat
+    /// Meta-dataset construction seed (the persona split depends on it).
+    public var dataSeed: UInt64
+
+    public init(system: DialogueSystem, model: Seq2SeqConfig, format: DialogueFormat, dataSeed: UInt64) {
+        self.system = system
+        self.model = model
+        self.format = format
+        self.dataSeed = dataSeed
+    }
+
+    public func validate() throws {
+        try model.validate()
+        try format.validate()
+    }
+}
+
+/// A dialogue model on disk: config + weights (`Checkpoint`, kind "dialogue") + `vocab.txt`. The one place
+/// that writes and reads that folder layout, so every loader gets the same checks: the config validates,
+/// the weights match its shapes, are finite and match their checksum, and the vocabulary has exactly the
+/// size the config was built for.
+public struct DialogueCheckpoint {
+    public static let kind = "dialogue"
+    public var config: DialogueModelConfig
+    public var parameters: Parameters
+    public var vocabulary: Vocabulary
+    public var metadata: [String: String]
+    public var optimizer: OptimizerState?
+    public var folder: URL?
+    public var model: Seq2Seq { Seq2Seq(config: config.model) }
+
+    public init(config: DialogueModelConfig, parameters: Parameters, vocabulary: Vocabulary,
+                metadata: [String: String] = [:], optimizer: OptimizerState? = nil) {
+        self.config = config
+        self.parameters = parameters
+        self.vocabulary = vocabulary
+        self.metadata = metadata
+        self.optimizer = optimizer
+    }
+
+    /// Loads and checks the checkpoint in `folder`.
+    public init(folder: URL) throws {
+        let (saved, checkpoint) = try Checkpoint.load(from: folder, as: DialogueModelConfig.self, kind: Self.kind) {
+            Seq2Seq(config: $0.model).initialParameters(seed: 0)
+        }
+        let vocabularyFile = folder.appendingPathComponent("vocab.txt")
+        let vocabulary = try Vocabulary.load(from: vocabularyFile)
+        guard vocabulary.count == saved.model.vocabularySize else {
+            throw CheckpointError.badConfig(file: vocabularyFile, reason: "holds \(vocabulary.count) words, but config.json "
+                + "says model.vocabularySize = \(saved.model.vocabularySize) (hint: the vocabulary file was cut or replaced)")
+        }
+        self.init(config: saved, parameters: checkpoint.parameters, vocabulary: vocabulary, metadata: checkpoint.metadata,
+                  optimizer: checkpoint.optimizer)
+        self.folder = folder
+    }
+
+    /// Whether `folder` holds a checkpoint (of any kind).
+    public static func exists(in folder: URL) -> Bool {
+        FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path)
+    }
+
+    /// Writes config, weights (and optimizer state) atomically, then the vocabulary.
+    public func save(to folder: URL) throws {
+        try Checkpoint.save(parameters: parameters, config: config, kind: Self.kind, to: folder,
+                            metadata: metadata, optimizer: optimizer)
+        try vocabulary.save(to: folder.appendingPathComponent("vocab.txt"))
+    }
+}
