@@ -30,4 +30,4 @@ PAML=${PAML:-.build/release/paml}
     --checkpoint-every 160 --seed 1
 "$PAML" experiment kshot --dialogue runs/dialogue/best --dialogue-persona runs/dialogue-persona/best \
     --control runs/dialogue-control/best --paml runs/paml/best --shots 0 1 3 5 10 --personas 10 --held-out 2 \
-    --adapt-steps 3 --tune-lr 0.001 0.003 0.01 --tune-personas 10 --bleu-turns 2 --out Evaluation
+    --adapt-steps 3 --tune-lr 0.001 0.003 0.01 --tune-personas 10 --bleu-turns 2 --out Evaluation --force

@@ -24,7 +24,26 @@ import Text
 //   `classifier.weight` [K, C], `classifier.bias` [K].
 
 /// The classifier's saved configuration.
-public struct NLIConfig: Codable, Equatable, Sendable {
+public struct NLIConfig: Codable, Equatable, Sendable, ValidatedConfig {
+    /// Checked on every checkpoint load: a config.json edited into nonsense is refused, not run.
+    public func validate() throws {
+        try Check.within(bert.layers, 1...48, "bert.layers")
+        try Check.within(bert.hiddenSize, 1...8192, "bert.hiddenSize")
+        try Check.within(bert.heads, 1...64, "bert.heads")
+        guard bert.hiddenSize % bert.heads == 0 else {
+            throw ConfigError(field: "bert.hiddenSize", value: "\(bert.hiddenSize)", allowed: "a multiple of bert.heads (\(bert.heads))")
+        }
+        try Check.within(bert.intermediateSize, 1...65536, "bert.intermediateSize")
+        try Check.within(bert.vocabularySize, 1...1_000_000, "bert.vocabularySize")
+        try Check.within(bert.maxPositions, 2...65536, "bert.maxPositions")
+        try Check.within(bert.typeVocabularySize, 1...16, "bert.typeVocabularySize")
+        try Check.positive(bert.layerNormEpsilon, "bert.layerNormEpsilon", upTo: 1)
+        try Check.dropout(bert.hiddenDropout, "bert.hiddenDropout")
+        try Check.dropout(bert.attentionDropout, "bert.attentionDropout")
+        try Check.within(trainedLayers, 0...bert.layers, "trainedLayers")
+        try Check.within(maxLength, 3...bert.maxPositions, "maxLength")
+    }
+
     public var bert: BertConfig
     /// Top blocks that are fine-tuned and saved in the checkpoint.
     public var trainedLayers: Int

@@ -229,6 +229,8 @@ public struct Checkpoint {
             throw CheckpointError.badConfig(file: manifestURL, reason: "no \"weights\" file name")
         }
 
+        // Structure first (the most specific message), then the checksum, then the values.
+        var parameters = try SafeTensors.read(weightsURL, accepting: [.f32]).parameters
         if let expected = manifest["weightsChecksum"] {
             guard let expected = expected as? String else {
                 throw CheckpointError.badConfig(file: manifestURL, reason: "\"weightsChecksum\" must be a string like crc32:0123abcd")
@@ -240,7 +242,6 @@ public struct Checkpoint {
             let found = CRC32.tag(bytes)
             guard found == expected else { throw CheckpointError.checksumMismatch(file: weightsURL, found: found, expected: expected) }
         }
-        var parameters = try SafeTensors.read(weightsURL, accepting: [.f32]).parameters
         try requireFinite(parameters, file: weightsURL)
         if let expecting {
             parameters = try matching(parameters, expecting, file: weightsURL)

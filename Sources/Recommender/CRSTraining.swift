@@ -7,7 +7,22 @@ import NN
 // checkpoints: weights, the Adam state and the step count are saved together, atomically.
 
 /// What a policy checkpoint's config.json holds.
-public struct CRSPolicyCheckpointConfig: Codable, Equatable, Sendable {
+public struct CRSPolicyCheckpointConfig: Codable, Equatable, Sendable, ValidatedConfig {
+    /// Checked on every checkpoint load.
+    public func validate() throws {
+        let model = training.model
+        try Check.within(model.embedding, 1...4096, "training.model.embedding")
+        try Check.within(model.width, 1...4096, "training.model.width")
+        try Check.within(model.hidden, 1...4096, "training.model.hidden")
+        try Check.within(model.heads, 1...64, "training.model.heads")
+        guard model.width % model.heads == 0 else {
+            throw ConfigError(field: "training.model.width", value: "\(model.width)", allowed: "a multiple of training.model.heads (\(model.heads))")
+        }
+        try Check.within(training.globalBatch, 1...100_000, "training.globalBatch")
+        try Check.positive(training.metaLearningRate, "training.metaLearningRate", upTo: 10)
+        try Check.finite(training.localLearningRate, "training.localLearningRate", from: 0, to: 10)
+    }
+
     public var dataset: String
     public var learner: CRSLearner
     public var training: CRSTrainingConfig

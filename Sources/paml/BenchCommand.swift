@@ -91,6 +91,8 @@ struct BenchCore: ParsableCommand {
     @Option(help: "sgemm shapes as M,K,N.")
     var shapes: [String] = ["256,256,256", "512,512,512", "1024,1024,1024", "1024,300,1200", "1024,1200,300", "2048,2048,2048"]
 
+    func validate() throws { try OptionCheck.within(threads, 1...256, "--threads") }
+
     func run() throws {
         setBLASThreads(threads)
         print("sgemm GFLOP/s, \(threads) OpenBLAS threads (best of 5 runs of >= 0.3 s each)")

@@ -38,9 +38,19 @@ struct BenchDialogue: ParsableCommand {
     var torchPython = "/work/torchenv/bin/python"
 
     func validate() throws {
-        guard batch > 0, sourceLength > 0, targetLength > 1, vocabulary > 4, layers > 0, width > 0, heads > 0,
-              depth % heads == 0, filter > 0, embedding > 0, beam > 0, steps > 0, threads > 0 else {
-            throw ValidationError("sizes must be positive, T >= 2, V > 4 and depth divisible by heads")
+        try OptionCheck.within(batch, 1...4096, "--batch")
+        try OptionCheck.within(sourceLength, 1...4096, "--source-length")
+        try OptionCheck.within(targetLength, 2...1024, "--target-length")
+        try OptionCheck.within(vocabulary, 5...2_000_000, "--vocabulary")
+        try OptionCheck.within(embedding, 1...4096, "--embedding")
+        try OptionCheck.within(beam, 1...64, "--beam")
+        try OptionCheck.within(steps, 1...1000, "--steps")
+        try OptionCheck.within(threads, 1...256, "--threads")
+        do {
+            try TransformerConfig(layers: layers, width: width, heads: heads, keyDepth: depth, valueDepth: depth,
+                                  filterSize: filter).validate()
+        } catch let error as ConfigError {
+            throw ValidationError("\(error.field.replacingOccurrences(of: "transformer.", with: "--")) \(error.value): must be \(error.allowed)")
         }
     }
 

@@ -41,6 +41,9 @@ struct BleuCommand: ParsableCommand {
             throw ValidationError("--smooth-method \(smoothMethod): expected exp, floor, add-k or none")
         }
         guard (0...16).contains(width) else { throw ValidationError("--width \(width): expected 0...16") }
+        if let smoothValue, !(smoothValue.isFinite && smoothValue >= 0 && smoothValue <= 1e6) {
+            throw ValidationError("--smooth-value \(smoothValue): must be finite and in [0, 1e6]")
+        }
     }
 
     func run() throws {

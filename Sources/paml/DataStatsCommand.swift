@@ -16,6 +16,8 @@ struct DataStatsCommand: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
     @Flag(name: .long, help: "Print JSON instead of a table.") var json = false
     @Option(name: .long, help: "Least number of shared normalised sentences for a persona to join a cluster.") var minimumOverlap = 2
+
+    func validate() throws { try OptionCheck.within(minimumOverlap, 0...100, "--minimum-overlap") }
     @Option(name: .long, help: "Seed for the cluster split and the order of dialogues within a persona.") var seed: UInt64 = 0
     @Flag(name: .long, help: "Use the persona maps' own split membership (meta-train is empty without the Persona-Chat train split).")
     var mapSplits = false

@@ -14,6 +14,12 @@ struct GloveCoverageCommand: ParsableCommand {
     @Option(name: .long, help: "Largest vocabulary size, specials included.") var maxSize: Int?
     @Option(name: .long, help: "GloVe dimension (the file glove/glove.6B.<dim>d.npy must exist).") var dimension = 50
 
+    func validate() throws {
+        try OptionCheck.atLeast(minCount, 0, "--min-count")
+        if let maxSize { try OptionCheck.atLeast(maxSize, 0, "--max-size") }
+        guard [50, 100, 200, 300].contains(dimension) else { throw ValidationError("--dimension \(dimension): GloVe 6B has 50, 100, 200 or 300") }
+    }
+
     func run() throws {
         let root = dataOptions.corpusRoot
         let (_, dialogues, _) = try PersonaMetaDataset.load(root: root)

@@ -98,6 +98,8 @@ struct CRSModelOptions: ParsableArguments {
         try OptionCheck.within(width, 1...4096, "--width")
         try OptionCheck.within(hidden, 1...4096, "--hidden")
         try OptionCheck.within(globalBatch, 1...100_000, "--global-batch")
+        let heads = CRSModelConfig().heads
+        guard width % heads == 0 else { throw ValidationError("--width \(width): must be a multiple of the \(heads) TransGate heads") }
     }
 
     func training(transGate: Bool, embedding: Int = 64) -> CRSTrainingConfig {

@@ -129,4 +129,57 @@ final class Seq2SeqTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(a[0].tokens.count, 6)
         XCTAssertFalse(a[0].tokens.contains { $0 < 4 && $0 != Vocabulary.unkID }, "structural token generated")
     }
+
+    // MARK: DialogueCheckpoint: one save, one load, every check
+
+    func testDialogueCheckpointRoundTripAndChecks() throws {
+        let folder = try TemporaryFolder("paml-dialogue-checkpoint")
+        defer { folder.remove() }
+        let vocabulary = try Vocabulary(words: (0..<8).map { "w\($0)" })
+        let config = DialogueModelConfig(system: .paml, model: model.config, format: DialogueFormat(), dataSeed: 3)
+        let saved = DialogueCheckpoint(config: config, parameters: model.initialParameters(seed: 1), vocabulary: vocabulary,
+                                       metadata: ["note": "x"])
+        try saved.save(to: folder.url)
+        let loaded = try DialogueCheckpoint(folder: folder.url)
+        XCTAssertEqual(loaded.config, config)
+        XCTAssertEqual(loaded.parameters, saved.parameters)
+        XCTAssertEqual(loaded.vocabulary, vocabulary)
+        XCTAssertEqual(loaded.metadata, ["note": "x"])
+
+        // A vocabulary cut short no longer matches the config's size.
+        let vocabularyFile = folder.file("vocab.txt")
+        let lines = try String(contentsOf: vocabularyFile, encoding: .utf8).split(separator: "\n")
+        try (lines.prefix(10).joined(separator: "\n") + "\n").write(to: vocabularyFile, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try DialogueCheckpoint(folder: folder.url)) {
+            XCTAssertTrue("\($0)".contains("holds 10 words, but config.json says model.vocabularySize = 12"), "\($0)")
+        }
+        try vocabulary.save(to: vocabularyFile)
+
+        // A config the model cannot be built from is refused with the field named.
+        let configFile = folder.file("config.json")
+        let text = try String(contentsOf: configFile, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"heads\" : 2", with: "\"heads\" : 3").write(to: configFile, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try DialogueCheckpoint(folder: folder.url)) {
+            XCTAssertTrue("\($0)".contains("config.transformer.keyDepth = 8: must be a multiple of transformer.heads (3)"), "\($0)")
+        }
+    }
+
+    func testConfigsRefuseValuesTheModelCannotUse() {
+        var transformer = model.config.transformer
+        XCTAssertNoThrow(try transformer.validate())
+        for change in [{ (t: inout TransformerConfig) in t.heads = 0 }, { $0.width = 0 }, { $0.width = -3 }, { $0.layers = 0 },
+                       { $0.filterSize = 0 }, { $0.layerDropout = 1.5 }, { $0.reluDropout = .nan }, { $0.keyDepth = 7 },
+                       { $0.width = 1 << 30 }] {
+            transformer = model.config.transformer
+            change(&transformer)
+            XCTAssertThrowsError(try transformer.validate(), "\(transformer)")
+        }
+        var sizes = model.config
+        sizes.labelSmoothing = 1
+        XCTAssertThrowsError(try sizes.validate())
+        sizes = model.config
+        sizes.vocabularySize = 2
+        XCTAssertThrowsError(try sizes.validate())
+        XCTAssertThrowsError(try DialogueFormat(maxHistoryTurns: 0).validate())
+    }
 }

@@ -2,7 +2,7 @@ import XCTest
 import Autograd
 import Dialogue
 import Foundation
-import MetaLearning
+@testable import MetaLearning
 import NN
 import Tensor
 import Text
@@ -130,5 +130,54 @@ final class PersonaTrainingTests: XCTestCase {
         let after = try test.evaluate(model: trainer.model, parameters: best.checkpoint.parameters,
                                   personas: trainer.corpus.personas[.test]!, k: 1)
         XCTAssertLessThan(after.perplexity, before.perplexity / 2)
+    }
+
+    /// A learning rate far too large makes the loss non-finite: adaptation and training stop with a message
+    /// instead of returning weights that answer with empty lines, and no checkpoint of the broken state is saved.
+    func testNonFiniteLossStopsAdaptationAndTraining() throws {
+        let model = Seq2Seq(config: modelConfig)
+        let parameters = model.initialParameters(seed: 2)
+        let support = corpus().personas[.test]![0].dialogues.flatMap { $0 }
+        XCTAssertThrowsError(try KShotProtocol(steps: 10, learningRate: 1e30).adapt(model: model, parameters: parameters, support: support)) { error in
+            guard case TrainingError.nonFinite = error else { return XCTFail("\(error)") }
+            XCTAssertTrue("\(error)".contains("too large"), "\(error)")
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("paml-nonfinite-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let trainer = DialogueTrainer(config: config(.dialogue), corpus: corpus())
+        let options = TrainingOptions(steps: 50, batchSize: 4, learningRate: 1e30, validateEvery: 100, checkpointEvery: 1,
+                                      checkpointFolder: folder, gradientClip: 1e30)
+        XCTAssertThrowsError(try trainer.trainSupervised(initial: model.initialParameters(seed: 3), options: options)) { error in
+            guard case TrainingError.nonFinite = error else { return XCTFail("\(error)") }
+        }
+        if DialogueCheckpoint.exists(in: folder) {
+            XCTAssertTrue(try DialogueCheckpoint(folder: folder).parameters.allFinite, "a saved state is finite by construction")
+        }
+    }
+
+    func testTrainingOptionsAndProtocolValidate() {
+        XCTAssertThrowsError(try TrainingOptions(steps: 0).validate())
+        XCTAssertThrowsError(try TrainingOptions(steps: 5, batchSize: 0).validate())
+        XCTAssertThrowsError(try TrainingOptions(steps: 5, learningRate: .nan).validate())
+        XCTAssertThrowsError(try TrainingOptions(steps: 5, validateEvery: 0).validate())
+        XCTAssertNoThrow(try TrainingOptions(steps: 5).validate())
+        XCTAssertThrowsError(try KShotProtocol(learningRate: -1).validate())
+        XCTAssertThrowsError(try KShotProtocol(shots: [1001]).validate())
+        XCTAssertThrowsError(try KShotProtocol(gradientClip: .infinity).validate())
+        XCTAssertNoThrow(try KShotProtocol().validate())
+    }
+
+    /// A run resumed with another learning rate or batch size says so.
+    func testResumeReportsChangedSettings() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("paml-changed-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let trainer = DialogueTrainer(config: config(.dialogue), corpus: corpus())
+        let initial = trainer.model.initialParameters(seed: 3)
+        _ = try trainer.trainSupervised(initial: initial, options: TrainingOptions(
+            steps: 2, batchSize: 4, validateEvery: 100, checkpointEvery: 2, checkpointFolder: folder))
+        let saved = try DialogueCheckpoint(folder: folder).metadata
+        let changed = TrainingProgress.changedSettings(saved: saved, now: TrainingOptions(steps: 4, batchSize: 8, learningRate: 0.01))
+        XCTAssertEqual(changed, ["batchSize 8 (was 4)", "learningRate 0.01 (was 0.001)"])
+        XCTAssertEqual(TrainingProgress.changedSettings(saved: saved, now: TrainingOptions(steps: 4, batchSize: 4)), [])
     }
 }

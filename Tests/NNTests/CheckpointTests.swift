@@ -3,6 +3,7 @@ import Foundation
 import Tensor
 import Autograd
 import NN
+import TestSupport
 
 final class CheckpointTests: XCTestCase {
     private var folder: URL!
@@ -34,6 +35,10 @@ final class CheckpointTests: XCTestCase {
             ("m.empty", Tensor(zeros: [0, 4])),
         ])
     }
+
+    /// `sample` without its infinities and the float maximum (checkpoints refuse non-finite weights, and tests
+    /// double these; safetensors itself keeps every value).
+    private var finiteSample: Parameters { sample.mapTensors { _, t in t.map { $0.isFinite && abs($0) < 1e30 ? $0 : 7 } } }
 
     private func bits(_ p: Parameters) -> [String: [UInt32]] {
         Dictionary(uniqueKeysWithValues: p.map { ($0.name, $0.tensor.scalars.map(\.bitPattern)) })
@@ -200,7 +205,7 @@ final class CheckpointTests: XCTestCase {
 
     func testCheckpointRoundTripWithConfigMetadataAndOptimizer() throws {
         var adam = Adam(learningRate: 0.01)
-        var weights = sample.mapTensors { _, t in t.map { $0.isFinite ? $0 : 0 } }
+        var weights = finiteSample
         adam.update(&weights, gradients: weights.mapTensors { _, t in t.map { _ in 0.5 } })
         try Checkpoint.save(parameters: weights, config: config, kind: "test.tiny", to: folder,
                             metadata: ["data": "corpora/x", "bleu": "1.0"], optimizer: adam.state)
@@ -231,7 +236,7 @@ final class CheckpointTests: XCTestCase {
     }
 
     func testExpectingReordersAndRejectsMissingExtraAndMisshapedTensors() throws {
-        try Checkpoint.save(parameters: sample, config: config, kind: "test.tiny", to: folder)
+        try Checkpoint.save(parameters: finiteSample, config: config, kind: "test.tiny", to: folder)
         let reordered = Parameters(sample.reversed().map { ($0.name, $0.tensor) })
         XCTAssertEqual(try Checkpoint.load(from: folder, expecting: reordered).parameters.names, reordered.names)
 
@@ -255,7 +260,7 @@ final class CheckpointTests: XCTestCase {
     }
 
     func testWrongFormatVersionKindAndMissingFolderAreErrors() throws {
-        try Checkpoint.save(parameters: sample, config: config, kind: "test.tiny", to: folder)
+        try Checkpoint.save(parameters: finiteSample, config: config, kind: "test.tiny", to: folder)
         guard case .kindMismatch = checkpointError({ try Checkpoint.load(from: folder, kind: "paml.seq2seq") }) else {
             return XCTFail("kind")
         }
@@ -275,7 +280,7 @@ final class CheckpointTests: XCTestCase {
     }
 
     func testCheckpointTruncatedWeightsIsAnError() throws {
-        try Checkpoint.save(parameters: sample, config: config, kind: "test.tiny", to: folder)
+        try Checkpoint.save(parameters: finiteSample, config: config, kind: "test.tiny", to: folder)
         let weights = try XCTUnwrap(FileManager.default.contentsOfDirectory(atPath: folder.path).first { $0.hasPrefix("model-") })
         let url = folder.appendingPathComponent(weights)
         try Data(contentsOf: url).dropLast(3).write(to: url)
@@ -285,16 +290,16 @@ final class CheckpointTests: XCTestCase {
     }
 
     func testFailedOrInterruptedSaveKeepsThePreviousCheckpoint() throws {
-        try Checkpoint.save(parameters: sample, config: config, kind: "test.tiny", to: folder)
+        try Checkpoint.save(parameters: finiteSample, config: config, kind: "test.tiny", to: folder)
         let before = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
-        XCTAssertThrowsError(try Checkpoint.save(parameters: sample, config: Unencodable(), kind: "test.tiny", to: folder))
+        XCTAssertThrowsError(try Checkpoint.save(parameters: finiteSample, config: Unencodable(), kind: "test.tiny", to: folder))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(), before)
 
         // A save interrupted before its commit leaves an orphan weights file; the old checkpoint still loads.
         try Data("partial".utf8).write(to: folder.appendingPathComponent("model-orphan.safetensors"))
-        XCTAssertEqual(bits(try Checkpoint.load(from: folder).parameters), bits(sample))
+        XCTAssertEqual(bits(try Checkpoint.load(from: folder).parameters), bits(finiteSample))
         // The next save removes it.
-        try Checkpoint.save(parameters: sample, config: config, kind: "test.tiny", to: folder)
+        try Checkpoint.save(parameters: finiteSample, config: config, kind: "test.tiny", to: folder)
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("model-orphan.safetensors").path))
     }
 
@@ -388,5 +393,116 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(parameters["embeddings.word_embeddings.weight"]?.shape, [30522, 384])
         XCTAssertEqual(parameters["embeddings.position_ids"]?.scalars.prefix(3), [0, 1, 2])
         XCTAssertEqual(metadata["format"], "pt")
+    }
+
+    // MARK: Integrity: checksum, finite values, validated configs, stale temporary files
+
+    private func weightsFile() throws -> URL {
+        folder.appendingPathComponent(try XCTUnwrap(FileManager.default.contentsOfDirectory(atPath: folder.path)
+            .first { $0.hasPrefix("model-") }))
+    }
+
+    /// config.json carries the weights' CRC-32 (zlib's; checked against Python below), and one flipped bit
+    /// in a tensor's data (here an exponent bit, which still parses as a finite float) is refused.
+    func testFlippedBitIsRefusedByTheChecksum() throws {
+        try Checkpoint.save(parameters: finiteSample, config: config, kind: "test.tiny", to: folder)
+        let url = try weightsFile()
+        let manifest = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("config.json"))) as? [String: Any])
+        XCTAssertEqual(manifest["weightsChecksum"] as? String, CRC32.tag(try Data(contentsOf: url)))
+        var bytes = [UInt8](try Data(contentsOf: url))
+        bytes[bytes.count - 2] ^= 0x01   // a mantissa bit of the last float: still finite, still parses
+        try Data(bytes).write(to: url)
+        guard case .checksumMismatch = checkpointError({ try Checkpoint.load(from: folder) }) else { return XCTFail("bit flip not caught") }
+    }
+
+    func testNonFiniteWeightsAreRefusedOnSaveAndLoad() throws {
+        guard case .nonFinite(_, let tensor, let index, _) = checkpointError({
+            try Checkpoint.save(parameters: sample, config: config, kind: "test.tiny", to: folder)
+        }) else { return XCTFail("saving Inf was accepted") }
+        XCTAssertEqual(tensor, "z.weight")
+        XCTAssertEqual(index, 2)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path), "nothing committed")
+
+        // A NaN written into the file (with a matching checksum, so only the value check can see it).
+        try Checkpoint.save(parameters: finiteSample, config: config, kind: "test.tiny", to: folder)
+        let url = try weightsFile()
+        var bytes = [UInt8](try Data(contentsOf: url))
+        let nan = Float.nan.bitPattern.littleEndian
+        withUnsafeBytes(of: nan) { for (i, b) in $0.enumerated() { bytes[bytes.count - 4 + i] = b } }
+        try Data(bytes).write(to: url)
+        let manifestURL = folder.appendingPathComponent("config.json")
+        var manifest = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: manifestURL)) as? [String: Any])
+        manifest["weightsChecksum"] = CRC32.tag(Data(bytes))
+        try JSONSerialization.data(withJSONObject: manifest).write(to: manifestURL)
+        guard case .nonFinite = checkpointError({ try Checkpoint.load(from: folder) }) else { return XCTFail("NaN loaded") }
+    }
+
+    /// Checkpoints written before checksums existed still load.
+    func testCheckpointWithoutChecksumLoads() throws {
+        try Checkpoint.save(parameters: finiteSample, config: config, kind: "test.tiny", to: folder)
+        let manifestURL = folder.appendingPathComponent("config.json")
+        var manifest = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: manifestURL)) as? [String: Any])
+        manifest.removeValue(forKey: "weightsChecksum")
+        try JSONSerialization.data(withJSONObject: manifest).write(to: manifestURL)
+        XCTAssertEqual(bits(try Checkpoint.load(from: folder).parameters), bits(finiteSample))
+    }
+
+    private struct Sizes: Codable, ValidatedConfig {
+        var width: Int
+        func validate() throws { try Check.atLeast(width, 1, "width") }
+    }
+
+    func testConfigIsValidatedOnLoad() throws {
+        try Checkpoint.save(parameters: finiteSample, config: Sizes(width: 0), kind: "test.tiny", to: folder)
+        guard case .badConfig(_, let reason) = checkpointError({ try Checkpoint.load(from: folder, as: Sizes.self) }) else {
+            return XCTFail("invalid config loaded")
+        }
+        XCTAssertEqual(reason, "config.width = 0: must be a whole number >= 1")
+    }
+
+    func testStaleTemporaryFilesAreRemovedByTheNextSave() throws {
+        let stale = folder.appendingPathComponent(".config.json.tmp-1234")
+        try Data("x".utf8).write(to: stale)
+        try Checkpoint.save(parameters: finiteSample, config: config, kind: "test.tiny", to: folder)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stale.path))
+    }
+
+    func testPythonZlibAgreesWithOurCRC32() throws {
+        try Checkpoint.save(parameters: finiteSample, config: config, kind: "test.tiny", to: folder)
+        let url = try weightsFile()
+        guard let result = try python("import sys, zlib; print('crc32:%08x' % zlib.crc32(open(sys.argv[1], 'rb').read()))", [url.path]),
+              result.status == 0 else { throw XCTSkip("python3 not available") }
+        XCTAssertEqual(result.output.trimmingCharacters(in: .whitespacesAndNewlines), CRC32.tag(try Data(contentsOf: url)))
+    }
+
+    /// Seeded random damage to a valid safetensors file and to config.json: every mutant loads or is refused
+    /// with a CheckpointError; none crashes.
+    func testFuzzCheckpointFiles() throws {
+        try Checkpoint.save(parameters: finiteSample, config: config, kind: "test.tiny", to: folder)
+        let weights = try weightsFile()
+        let original = try Data(contentsOf: weights)
+        let probe = folder.appendingPathComponent("probe.safetensors")
+        let counts = Fuzz.run(original, file: probe, count: Fuzz.iterations(3000), seed: 5,
+                              accepts: { $0 is CheckpointError }) { _ = try SafeTensors.read($0) }
+        XCTAssertGreaterThan(counts.refused, 0)
+        let manifestURL = folder.appendingPathComponent("config.json")
+        let manifest = try Data(contentsOf: manifestURL)
+        let other = FileManager.default.temporaryDirectory.appendingPathComponent("paml-fuzz-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: other, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: other) }
+        try original.write(to: other.appendingPathComponent(weights.lastPathComponent))
+        let configCounts = Fuzz.run(manifest, file: other.appendingPathComponent("config.json"), count: Fuzz.iterations(2000), seed: 6,
+                                    accepts: { $0 is CheckpointError }) { _ = try Checkpoint.load(from: $0.deletingLastPathComponent(), as: Config.self) }
+        XCTAssertGreaterThan(configCounts.read, 0)
+        XCTAssertGreaterThan(configCounts.refused, 0)
+    }
+
+    func testFolderLockIsExclusive() throws {
+        do {
+            let first = try FolderLock(folder)
+            XCTAssertThrowsError(try FolderLock(folder)) { XCTAssertTrue("\($0)".contains("in use by another running job"), "\($0)") }
+            withExtendedLifetime(first) {}
+        }
+        _ = try FolderLock(folder)   // released with the first
     }
 }

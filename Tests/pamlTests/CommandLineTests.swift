@@ -36,7 +36,7 @@ final class CommandLineTests: XCTestCase {
             XCTAssertTrue(Paml.message(for: error).contains("--force"), Paml.message(for: error))
         }
         XCTAssertThrowsError(try Paml.parseAsRoot(["chat", "--decoding", "nucleus"])) { error in
-            XCTAssertTrue(Paml.message(for: error).contains("'beam', 'greedy' and 'top-k'"), Paml.message(for: error))
+            XCTAssertTrue(Paml.message(for: error).contains("'beam', 'greedy' or 'top-k'"), Paml.message(for: error))
         }
         XCTAssertThrowsError(try Paml.parseAsRoot(["adapt", "--out", "x"])) { error in
             XCTAssertTrue(Paml.message(for: error).contains("--persona"), Paml.message(for: error))
