@@ -1,5 +1,6 @@
 import Foundation
 import Autograd
+import NN
 import Text
 
 // Persona consistency C (Madotto et al. 2019, §4, following Welleck et al. 2019):
@@ -12,11 +13,44 @@ public protocol NLIPredictor {
     func predict(_ pairs: [(premise: String, hypothesis: String)]) -> [NLILabel]
 }
 
+/// What stands behind a consistency score, printed with every C the way sacreBLEU prints its signature:
+/// the NLI checkpoint's weights checksum, its training data and its measured accuracies.
+public struct NLISignature: Codable, Equatable, Sendable {
+    public var checkpoint: String
+    public var weights: String
+    public var data: String
+    /// "sick-test" -> "86.25%", ...: the `accuracy.*` entries of the checkpoint's metadata.
+    public var accuracies: [String: String]
+
+    public init(checkpoint: String, weights: String, data: String, accuracies: [String: String]) {
+        self.checkpoint = checkpoint
+        self.weights = weights
+        self.data = data
+        self.accuracies = accuracies
+    }
+
+    init(checkpoint: Checkpoint) {
+        self.init(checkpoint: checkpoint.folder?.path ?? "?", weights: checkpoint.weightsChecksum ?? "unrecorded",
+                  data: checkpoint.metadata["data"] ?? "unrecorded",
+                  accuracies: Dictionary(uniqueKeysWithValues: checkpoint.metadata.compactMap { key, value in
+                      key.hasPrefix("accuracy.") ? (String(key.dropFirst("accuracy.".count)), value) : nil
+                  }))
+    }
+
+    /// One line: `nli|weights:crc32:...|acc:real=..,sick-test=..|data:...`.
+    public var line: String {
+        let measured = accuracies.keys.sorted().map { "\($0)=\(accuracies[$0]!)" }.joined(separator: ",")
+        return "nli|weights:\(weights)|acc:\(measured.isEmpty ? "unmeasured" : measured)|data:\(data)"
+    }
+}
+
 /// The trained classifier with its tokenizer and full parameters.
 public struct NLIModel: NLIPredictor {
     public let classifier: NLIClassifier
     public let parameters: Parameters
     public let tokenizer: WordPieceTokenizer
+    /// The checkpoint behind the labels (nil for a model built in memory).
+    public var signature: NLISignature?
     /// The forward-only encoder, built once from `parameters`.
     public let inference: BertInference
     /// Pairs packed into one forward pass.
@@ -31,9 +65,10 @@ public struct NLIModel: NLIPredictor {
 
     /// Loads `checkpoint` with the pretrained MiniLM folder (weights of the frozen blocks, vocab.txt).
     public init(checkpoint: URL, pretrained: URL) throws {
-        let (classifier, parameters, _) = try NLIClassifier.load(checkpoint: checkpoint, pretrained: pretrained)
+        let (classifier, parameters, saved) = try NLIClassifier.load(checkpoint: checkpoint, pretrained: pretrained)
         self.init(classifier: classifier, parameters: parameters,
                   tokenizer: try WordPieceTokenizer(vocabularyFile: pretrained.appendingPathComponent("vocab.txt")))
+        signature = NLISignature(checkpoint: saved)
     }
 
     /// Labels in input order. Identical pairs (same premise and hypothesis) are scored once.

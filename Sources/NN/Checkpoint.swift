@@ -103,6 +103,8 @@ public struct Checkpoint {
     /// The folder and weights file it was loaded from (for messages).
     public var folder: URL?
     public var weightsFile: URL?
+    /// "crc32:<hex>" of the weights file, when config.json records it.
+    public var weightsChecksum: String?
 
     /// Decodes the saved config.
     public func decodeConfig<Config: Decodable>(_ type: Config.Type) throws -> Config {
@@ -172,6 +174,24 @@ public struct Checkpoint {
             && (name.hasPrefix("model-") || name.hasPrefix("optimizer-"))) || isStaleTemporary(name) {
             try? FileManager.default.removeItem(at: folder.appendingPathComponent(name))
         }
+    }
+
+    /// Adds `entries` to the metadata of the checkpoint in `folder` (e.g. measured accuracies), rewriting
+    /// config.json atomically; weights and config are untouched.
+    public static func updateMetadata(in folder: URL, _ entries: [String: String]) throws {
+        let manifestURL = folder.appendingPathComponent(configFile)
+        let data: Data
+        do { data = try Data(contentsOf: manifestURL) } catch {
+            throw CheckpointError.unreadable(file: manifestURL, reason: error.localizedDescription)
+        }
+        guard var manifest = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+              var metadata = (manifest["metadata"] ?? [String: String]()) as? [String: String] else {
+            throw CheckpointError.badConfig(file: manifestURL, reason: "not a checkpoint config with string metadata")
+        }
+        metadata.merge(entries) { $1 }
+        manifest["metadata"] = metadata
+        let json = try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        try writeAtomically(to: manifestURL) { try $0.write(contentsOf: json + Data("\n".utf8)) }
     }
 
     /// A temporary file that `writeAtomically` leaves behind when a save is killed.
@@ -257,7 +277,8 @@ public struct Checkpoint {
         }
         let config = try JSONSerialization.data(withJSONObject: configObject, options: [.fragmentsAllowed, .sortedKeys])
         return Checkpoint(kind: savedKind, parameters: parameters, config: config, metadata: metadata,
-                          optimizer: optimizer, folder: folder, weightsFile: weightsURL)
+                          optimizer: optimizer, folder: folder, weightsFile: weightsURL,
+                          weightsChecksum: manifest["weightsChecksum"] as? String)
     }
 
     /// Loads a checkpoint and decodes its config; `expecting` builds the model's parameters from the

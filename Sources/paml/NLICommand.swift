@@ -11,7 +11,7 @@ struct NLICommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nli",
         abstract: "NLI classifier (MiniLM cross-encoder) for persona consistency: train, evaluate, human baseline.",
-        subcommands: [NLITrainCommand.self, NLIEvaluateCommand.self, NLIHumanCommand.self, NLISpeedCommand.self]
+        subcommands: [NLIDataCommand.self, NLITrainCommand.self, NLIEvaluateCommand.self, NLIHumanCommand.self, NLISpeedCommand.self]
     )
 }
 
@@ -38,6 +38,56 @@ struct NLIModelOptions: ParsableArguments {
 
     func load() throws -> NLIModel {
         try NLIModel(checkpoint: resolvedInput(nliCheckpoint), pretrained: pretrainedFolder())
+    }
+}
+
+/// The persona NLI pairs (Dialogue-NLI kind) built from the corpora, shared by `nli data`, `train` and `evaluate`.
+struct PersonaNLIOptions: ParsableArguments {
+    @Option(name: .long, help: "Seed of the persona NLI pairs (templates, sampling, cluster split).")
+    var personaSeed: UInt64 = 11
+    @Option(name: .long, help: "Data seed of the meta-dataset whose meta-test personas are kept out.")
+    var dataSeed: UInt64 = 0
+
+    func load(_ data: DataOptions) throws -> PersonaNLIGenerator.Split {
+        let (dataset, _, _) = try PersonaMetaDataset.load(root: data.corpusRoot, seed: dataSeed)
+        var maps: [MetaSplit: [String: [[String]]]] = [:]
+        for split in MetaSplit.allCases { maps[split] = try PersonaMap.read(data.corpusRoot.file("personachat/persona_map_\(split.rawValue).json")) }
+        let (sources, excluded) = PersonaNLIGenerator.sources(dataset: dataset, maps: maps)
+        return PersonaNLIGenerator(sources: sources, excluded: excluded, seed: personaSeed).generate()
+    }
+}
+
+/// `paml nli data`: builds the persona NLI pairs and writes them as TSV with counts per label and kind.
+struct NLIDataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "data",
+        abstract: "Build the persona NLI pairs (entailment / neutral / contradiction from the persona corpora; no meta-test persona) as TSV."
+    )
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var persona: PersonaNLIOptions
+    @Option(name: .long, help: "Folder for train.tsv, valid.tsv, test.tsv and counts.md.") var out = "runs/persona-nli"
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws { _ = try output.writable(out) }
+
+    func run() throws {
+        let folder = try output.writable(out)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let split = try persona.load(data)
+        var table = "| split | pairs | clusters | " + NLILabel.allCases.map(\.description).joined(separator: " | ") + " |\n|---|---:|---:|---:|---:|---:|\n"
+        var kinds: [String: [Int]] = [:]
+        for (index, (name, examples)) in [("train", split.train), ("valid", split.valid), ("test", split.test)].enumerated() {
+            try PersonaNLIGenerator.write(examples, to: folder.appendingPathComponent("\(name).tsv"))
+            let byLabel = NLILabel.allCases.map { label in examples.filter { $0.pair.label == label }.count }
+            table += "| \(name) | \(examples.count) | \(Set(examples.map(\.cluster)).count) | " + byLabel.map(String.init).joined(separator: " | ") + " |\n"
+            for e in examples { kinds[e.pair.label.description + " / " + e.kind, default: [0, 0, 0]][index] += 1 }
+        }
+        table += "\n| label / kind | train | valid | test |\n|---|---:|---:|---:|\n"
+        for key in kinds.keys.sorted() { table += "| \(key) | " + kinds[key]!.map(String.init).joined(separator: " | ") + " |\n" }
+        try Data(table.utf8).write(to: folder.appendingPathComponent("counts.md"), options: .atomic)
+        print(table)
+        print("wrote \(folder.path)/train.tsv, valid.tsv, test.tsv, counts.md")
     }
 }
 
@@ -68,7 +118,8 @@ struct NLITrainCommand: ParsableCommand {
 
     @Option(name: .long, help: "Top encoder blocks to fine-tune (and save).")
     var trainedLayers = 2
-    @Option(name: .long, help: "Persona-map pairs added to training (half entailment, half neutral; train clusters only).")
+    @OptionGroup var persona: PersonaNLIOptions
+    @Option(name: .long, help: "Persona NLI training pairs added to SICK train (balanced; at most this many, 0 = none; see `paml nli data`).")
     var personaPairs = 1000
     @Option(name: .long, help: "Epochs over the training pairs.")
     var epochs = 3
@@ -100,10 +151,18 @@ struct NLITrainCommand: ParsableCommand {
     func run() throws {
         var (train, validation, _) = try split.split(data)
         if limit > 0 { (train, validation) = (Array(train.prefix(limit)), Array(validation.prefix(limit))) }
-        let map = try PersonaNLIPairs.readMap(data.corpusRoot.file("personachat/persona_map_train.json"))
-        let persona = PersonaNLIPairs.make(personaMap: map, limit: personaPairs, seed: seed)
+        var personaTrain: [NLIPair] = [], personaValid: [NLIPair] = []
+        if personaPairs > 0 {
+            let generated = try self.persona.load(data)
+            personaTrain = Array(generated.train.prefix(personaPairs).map(\.pair))
+            personaValid = generated.valid.map(\.pair)
+            if limit > 0 { personaValid = Array(personaValid.prefix(limit)) }
+        }
+        let persona = personaTrain
         let pairs = train + persona
-        print("nli data: SICK train \(train.count), validation \(validation.count); persona pairs \(persona.count)")
+        // Model choice by validation: SICK validation and persona NLI validation together.
+        validation += personaValid
+        print("nli data: SICK train \(train.count), persona NLI train \(persona.count); validation \(validation.count) (persona \(personaValid.count))")
 
         let folder = try output.writable(out)
         let lock = try FolderLock(folder)
@@ -161,7 +220,7 @@ struct NLITrainCommand: ParsableCommand {
         }
 
         var metadata = [
-            "data": "SICK train split (\(train.count) pairs\(limit > 0 ? ", --limit \(limit)" : "")) + \(persona.count) persona-map pairs (persona_map_train.json)",
+            "data": "SICK train split (\(train.count) pairs\(limit > 0 ? ", --limit \(limit)" : "")) + \(persona.count) persona NLI pairs (paml nli data, persona seed \(self.persona.personaSeed), data seed \(self.persona.dataSeed))",
             "split": "SICK pair_IDs sorted, Fisher-Yates with SeededGenerator(seed: \(split.splitSeed)), 70/10/20",
             "options": settings,
         ]
@@ -241,22 +300,40 @@ struct NLIEvaluateCommand: ParsableCommand {
     @OptionGroup var split: SICKSplitOptions
     @OptionGroup var model: NLIModelOptions
 
-    @Option(name: .long, help: "Which split: test or validation.")
+    @OptionGroup var persona: PersonaNLIOptions
+    @Option(name: .long, help: "Which set: test or validation (SICK), persona-test or persona-valid (persona NLI), real (the hand-labelled ConvAI2 set).")
     var on = "test"
+    @Option(name: .long, help: "The hand-labelled real set for --on real.")
+    var real = "Corpora/persona-nli-real-test.tsv"
+    @Flag(name: .long, help: "Record the accuracy in the checkpoint's metadata (accuracy.<set>), where `paml score` prints it; shipped checkpoints need --force.")
+    var record = false
+    @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        guard on == "test" || on == "validation" else { throw ValidationError("--on \(on): expected test or validation") }
+        guard ["test", "validation", "persona-test", "persona-valid", "real"].contains(on) else {
+            throw ValidationError("--on \(on): expected test or validation, persona-test, persona-valid or real")
+        }
+        if record { _ = try output.writable(resolvedInput(model.nliCheckpoint).path, option: "--nli-checkpoint") }
     }
 
     func run() throws {
-        let parts = try split.split(data)
-        let pairs = on == "test" ? parts.test : parts.validation
+        let pairs: [NLIPair]
+        switch on {
+        case "test", "validation":
+            let parts = try split.split(data)
+            pairs = on == "test" ? parts.test : parts.validation
+        case "real":
+            pairs = try HandLabelledPersonaNLI.read(resolvedInput(real)).map(\.pair)
+        default:
+            let generated = try persona.load(data)
+            pairs = (on == "persona-test" ? generated.test : generated.valid).map(\.pair)
+        }
         let nli = try model.load()
         let start = Date()
         let predicted = nli.predict(pairs.map { ($0.premise, $0.hypothesis) })
         let seconds = Date().timeIntervalSince(start)
         let accuracy = NLIAccuracy(gold: pairs.map(\.label), predicted: predicted)
-        print("SICK \(on) split (\(pairs.count) pairs, split seed \(split.splitSeed)), checkpoint \(model.nliCheckpoint):\n")
+        print("\(on) (\(pairs.count) pairs; SICK split seed \(split.splitSeed), persona seed \(persona.personaSeed)), checkpoint \(model.nliCheckpoint):\n")
         print("| class | pairs | accuracy |")
         print("|---|---:|---:|")
         for label in NLILabel.allCases {
@@ -264,6 +341,20 @@ struct NLIEvaluateCommand: ParsableCommand {
         }
         print("| overall | \(accuracy.total) | " + String(format: "%.2f%%", 100 * accuracy.overall) + " |")
         print("\nconfusion (rows gold, columns predicted; entailment, neutral, contradiction): \(accuracy.confusion)")
+        let predictedContradictions = predicted.filter { $0 == .contradiction }.count
+        let correctContradictions = zip(pairs, predicted).filter { $0.0.label == .contradiction && $0.1 == .contradiction }.count
+        let precision = Double(correctContradictions) / Double(max(predictedContradictions, 1))
+        print(String(format: "contradiction recall %.2f%%, precision %.2f%%", 100 * accuracy.accuracy(.contradiction), 100 * precision))
+        if record {
+            let name = on == "test" ? "sick-test" : on == "validation" ? "sick-valid" : on
+            var entries = ["accuracy.\(name)": String(format: "%.2f%%", 100 * accuracy.overall)]
+            if on == "real" {
+                entries["accuracy.real-contradiction-recall"] = String(format: "%.2f%%", 100 * accuracy.accuracy(.contradiction))
+                entries["accuracy.real-contradiction-precision"] = String(format: "%.2f%%", 100 * precision)
+            }
+            try Checkpoint.updateMetadata(in: resolvedInput(model.nliCheckpoint), entries)
+            print("recorded \(entries.keys.sorted().joined(separator: ", ")) in \(model.nliCheckpoint)/config.json")
+        }
         print(String(format: "scored in %.1f s (%.0f pairs/s)", seconds, Double(pairs.count) / seconds))
     }
 }
@@ -271,7 +362,12 @@ struct NLIEvaluateCommand: ParsableCommand {
 struct NLIHumanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "human",
-        abstract: "Mean C of human ConvAI2 responses against their own persona and against a random other one."
+        abstract: "Mean C of human ConvAI2 responses against their own persona, a random other one, and of a contradiction transcript.",
+        discussion: """
+        The contradiction transcript replaces every response with the negation of one of its own persona's sentences \
+        (seeded; responses whose persona has no sentence with a negation rule are dropped and counted). A scorer that \
+        sees contradictions must give it a clearly negative C.
+        """
     )
 
     @OptionGroup var data: DataOptions
@@ -292,22 +388,33 @@ struct NLIHumanCommand: ParsableCommand {
         guard episodes.count > 1 else { throw ValidationError("\(file): need at least 2 dialogues") }
         var rng = SeededGenerator(seed: seed)
         var own: [(utterance: String, persona: [String])] = [], other: [(utterance: String, persona: [String])] = []
+        var contradicting: [(utterance: String, persona: [String])] = []
+        var dropped = 0
         for (i, episode) in episodes.enumerated() {
             var j = Int(rng.next() % UInt64(episodes.count - 1))
             if j >= i { j += 1 }
             for pair in episode.pairs {
                 own.append((pair.response, episode.persona))
                 other.append((pair.response, episodes[j].persona))
+                let negated = episode.persona.shuffled(using: &rng).lazy.compactMap {
+                    PersonaNLIGenerator.contradiction(of: $0, using: &rng)
+                }.first
+                if let negated { contradicting.append((negated, episode.persona)) } else { dropped += 1 }
             }
         }
-        let scorer = ConsistencyScorer(predictor: try model.load())
+        let nli = try model.load()
+        let scorer = ConsistencyScorer(predictor: nli)
         let start = Date()
-        let ownScores = scorer.score(own), otherScores = scorer.score(other)
+        let ownScores = scorer.score(own), otherScores = scorer.score(other), contradictionScores = scorer.score(contradicting)
         let seconds = Date().timeIntervalSince(start)
-        let pairs = (own + other).reduce(0) { $0 + $1.persona.count }
-        print("ConvAI2 \(file), first \(episodes.count) dialogues, \(own.count) human responses, other-persona seed \(seed):")
-        print(String(format: "| persona | mean C |\n|---|---:|\n| own | %.3f |\n| random other | %.3f |",
-                     ConsistencyScorer.meanScore(ownScores), ConsistencyScorer.meanScore(otherScores)))
+        let pairs = (own + other + contradicting).reduce(0) { $0 + $1.persona.count }
+        print("ConvAI2 \(file), first \(episodes.count) dialogues, \(own.count) human responses, seed \(seed):")
+        print(String(format: "| transcript | utterances | mean C |\n|---|---:|---:|\n| human responses, own persona | %d | %.3f |\n"
+                     + "| human responses, random other persona | %d | %.3f |\n| contradiction transcript (own persona) | %d | %.3f |",
+                     own.count, ConsistencyScorer.meanScore(ownScores), other.count, ConsistencyScorer.meanScore(otherScores),
+                     contradicting.count, ConsistencyScorer.meanScore(contradictionScores)))
+        print("contradiction transcript: \(dropped) responses dropped (no persona sentence with a negation rule)")
+        if let signature = nli.signature { print("scorer: \(signature.line)") }
         print(String(format: "%d NLI pairs in %.1f s (%.0f pairs/s)", pairs, seconds, Double(pairs) / seconds))
     }
 }

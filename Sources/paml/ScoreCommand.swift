@@ -24,7 +24,8 @@ struct ScoreCommand: ParsableCommand {
 
     func run() throws {
         let turns = try Transcript.read(URL(fileURLWithPath: transcript))
-        let scorer = ConsistencyScorer(predictor: try model.load())
+        let nli = try model.load()
+        let scorer = ConsistencyScorer(predictor: nli)
         var reporter = ProgressReporter(label: "score", total: turns.count, unit: "utterances")
         reporter.toStandardError = true
         var reported = 0
@@ -39,7 +40,11 @@ struct ScoreCommand: ParsableCommand {
                 ["line": turn.line, "speaker": turn.speaker, "text": turn.text, "C": s.score,
                  "labels": zip(s.persona, s.labels).map { ["persona": $0, "label": $1.description] }]
             }
-            let object: [String: Any] = ["file": transcript, "utterances": rows, "meanC": mean]
+            var object: [String: Any] = ["file": transcript, "utterances": rows, "meanC": mean]
+            if let signature = nli.signature {
+                object["scorer"] = ["signature": signature.line, "checkpoint": signature.checkpoint, "weights": signature.weights,
+                                    "data": signature.data, "accuracies": signature.accuracies]
+            }
             let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
             return
@@ -50,5 +55,6 @@ struct ScoreCommand: ParsableCommand {
             print("\(turn.line) | \(turn.speaker) | \(s.score) | \(labels.isEmpty ? "-" : labels) | \(turn.text)")
         }
         print(String(format: "mean C over %d utterances: %.3f", scored.count, mean))
+        print("scorer: " + (nli.signature?.line ?? "unsigned"))
     }
 }
