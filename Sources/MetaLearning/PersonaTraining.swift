@@ -94,6 +94,8 @@ public struct TrainingOptions: Sendable {
     /// Supervised validation scores the first this many meta-valid examples (a fixed subset keeps
     /// validation cheap and comparable across steps).
     public var validationExamples: Int
+    /// Early stopping: stop after this many validations in a row without a new best (nil: run all steps).
+    public var patience: Int?
 
     public init(steps: Int, batchSize: Int = 32, learningRate: Float = 1e-3, seed: UInt64 = 0, validateEvery: Int = 200,
                 checkpointEvery: Int = 200, checkpointFolder: URL? = nil, gradientClip: Float = 2.0,
@@ -119,6 +121,7 @@ extension TrainingOptions: ValidatedConfig {
         try Check.atLeast(checkpointEvery, 1, "checkpointEvery")
         try Check.finite(gradientClip, "gradientClip", from: 0)
         try Check.atLeast(validationExamples, 1, "validationExamples")
+        if let patience { try Check.atLeast(patience, 1, "patience") }
     }
 }
 
@@ -126,8 +129,17 @@ extension TrainingOptions: ValidatedConfig {
 struct TrainingProgress {
     var step: Int
     var bestValidation: Double
+    /// Validations in a row without a new best (for early stopping).
+    var staleValidations = 0
 
-    var metadata: [String: String] { ["paml.step": "\(step)", "paml.bestValidation": "\(bestValidation)"] }
+    var metadata: [String: String] {
+        ["paml.step": "\(step)", "paml.bestValidation": "\(bestValidation)", "paml.staleValidations": "\(staleValidations)"]
+    }
+
+    /// Whether early stopping ends the run now.
+    func patienceExhausted(_ options: TrainingOptions) -> Bool {
+        options.patience.map { staleValidations >= $0 } ?? false
+    }
 
     /// The run settings saved beside the progress, so that a resumed run can say what changed.
     static func settings(_ options: TrainingOptions) -> [String: String] {
@@ -151,6 +163,7 @@ struct TrainingProgress {
     init(metadata: [String: String]) {
         step = metadata["paml.step"].flatMap(Int.init) ?? 0
         bestValidation = metadata["paml.bestValidation"].flatMap(Double.init) ?? .infinity
+        staleValidations = metadata["paml.staleValidations"].flatMap(Int.init) ?? 0
     }
 }
 
@@ -204,15 +217,21 @@ public struct DialogueTrainer {
         var extra = ""
         if let (name, value) = validation {
             extra = "\(name) " + String(format: "%.2f", value)
-            if value < progress.bestValidation, let folder = options.checkpointFolder {
+            if value < progress.bestValidation {
                 progress.bestValidation = value
-                try save(parameters, to: folder.appendingPathComponent("best"),
-                         metadata: [name: String(format: "%.4f", value), "step": "\(progress.step)"])
-                extra += " (best, saved)"
+                progress.staleValidations = 0
+                if let folder = options.checkpointFolder {
+                    try save(parameters, to: folder.appendingPathComponent("best"),
+                             metadata: [name: String(format: "%.4f", value), "step": "\(progress.step)"])
+                    extra += " (best, saved)"
+                }
+            } else {
+                progress.staleValidations += 1
+                if let patience = options.patience { extra += " (no gain \(progress.staleValidations)/\(patience))" }
             }
         }
         if let folder = options.checkpointFolder,
-           progress.step % options.checkpointEvery == 0 || progress.step == options.steps {
+           progress.step % options.checkpointEvery == 0 || progress.step == options.steps || progress.patienceExhausted(options) {
             try save(parameters, to: folder, optimizer: optimizer.state,
                      metadata: progress.metadata.merging(TrainingProgress.settings(options)) { a, _ in a })
         }
@@ -233,7 +252,7 @@ public struct DialogueTrainer {
         var reporter = ProgressReporter(label: config.system.rawValue, total: options.steps)
         print("training \(config.system.rawValue): \(trainExamples.count) examples, \(epochBatches) batches per epoch, "
               + "\(parameters.scalarCount) parameters")
-        while progress.step < options.steps {
+        while progress.step < options.steps && !progress.patienceExhausted(options) {
             let epoch = progress.step / epochBatches
             if epochCache.epoch != epoch {
                 epochCache = (epoch, makeBatches(trainExamples, batchSize: options.batchSize,
@@ -253,6 +272,9 @@ public struct DialogueTrainer {
             let validation = due ? ("validPerplexity", perplexity(model, parameters, batches: validBatches).ppl) : nil
             let extra = try bookkeeping(parameters, optimizer, &progress, options: options, validation: validation)
             reporter.update(step: progress.step, loss: loss, work: Double(batch.targetTokenCount), extra: extra)
+        }
+        if progress.patienceExhausted(options) {
+            print("early stop at step \(progress.step): \(options.patience!) validations without a new best (best \(String(format: "%.4f", progress.bestValidation)))")
         }
         return parameters
     }
@@ -275,7 +297,7 @@ public struct DialogueTrainer {
         var reporter = ProgressReporter(label: "paml", total: options.steps)
         print("meta-training PAML (\(mamlConfig.metaGradient.rawValue)): \(personas.count) personas, "
               + "meta-batch \(mamlConfig.metaBatchSize), \(parameters.scalarCount) parameters")
-        while progress.step < options.steps {
+        while progress.step < options.steps && !progress.patienceExhausted(options) {
             var rng = SeededGenerator(seed: options.seed &+ UInt64(progress.step) &* 1_000_003)
             let chosen = (0..<mamlConfig.metaBatchSize).map { _ in personas[Int(rng.next() % UInt64(personas.count))] }
             let tasks = chosen.map { persona -> MetaTask<Seq2SeqBatch> in

@@ -35,12 +35,20 @@ struct ScoreCommand: ParsableCommand {
             reported = done
         }
         let mean = ConsistencyScorer.meanScore(scored)
+        // Mean C per speaker, in order of first appearance (a transcript often holds several systems).
+        var speakers: [String] = []
+        var bySpeaker: [String: [UtteranceConsistency]] = [:]
+        for (turn, s) in zip(turns, scored) {
+            if bySpeaker[turn.speaker] == nil { speakers.append(turn.speaker) }
+            bySpeaker[turn.speaker, default: []].append(s)
+        }
         if json {
             let rows: [[String: Any]] = zip(turns, scored).map { turn, s in
                 ["line": turn.line, "speaker": turn.speaker, "text": turn.text, "C": s.score,
                  "labels": zip(s.persona, s.labels).map { ["persona": $0, "label": $1.description] }]
             }
-            var object: [String: Any] = ["file": transcript, "utterances": rows, "meanC": mean]
+            var object: [String: Any] = ["file": transcript, "utterances": rows, "meanC": mean,
+                                         "meanCBySpeaker": bySpeaker.mapValues { ConsistencyScorer.meanScore($0) }]
             if let signature = nli.signature {
                 object["scorer"] = ["signature": signature.line, "checkpoint": signature.checkpoint, "weights": signature.weights,
                                     "data": signature.data, "accuracies": signature.accuracies]
@@ -53,6 +61,12 @@ struct ScoreCommand: ParsableCommand {
         for (turn, s) in zip(turns, scored) {
             let labels = s.labels.map { String($0.description.prefix(1).uppercased()) }.joined()
             print("\(turn.line) | \(turn.speaker) | \(s.score) | \(labels.isEmpty ? "-" : labels) | \(turn.text)")
+        }
+        if speakers.count > 1 {
+            for speaker in speakers {
+                print(String(format: "mean C of %@ over %d utterances: %.3f", speaker, bySpeaker[speaker]!.count,
+                             ConsistencyScorer.meanScore(bySpeaker[speaker]!)))
+            }
         }
         print(String(format: "mean C over %d utterances: %.3f", scored.count, mean))
         print("scorer: " + (nli.signature?.line ?? "unsigned"))

@@ -50,6 +50,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Validate every this many steps.") var validateEvery = 200
     @Option(help: "Save a resumable checkpoint every this many steps.") var checkpointEvery = 100
     @Option(help: "Meta-valid examples scored at each supervised validation.") var validationExamples = 2000
+    @Option(help: "Early stopping: stop after this many validations in a row without a new best (default: run all --steps).")
+    var patience: Int?
 
     @Option(help: "Transformer layers (PAML: 6).") var layers = 6
     @Option(help: "Model width (PAML: 300).") var width = 300
@@ -86,9 +88,11 @@ struct TrainCommand: ParsableCommand {
     }
 
     var trainingOptions: TrainingOptions {
-        TrainingOptions(steps: steps, batchSize: batchSize, learningRate: learningRate, seed: seed,
-                        validateEvery: validateEvery, checkpointEvery: checkpointEvery,
-                        checkpointFolder: URL(fileURLWithPath: outFolder), validationExamples: validationExamples)
+        var options = TrainingOptions(steps: steps, batchSize: batchSize, learningRate: learningRate, seed: seed,
+                                      validateEvery: validateEvery, checkpointEvery: checkpointEvery,
+                                      checkpointFolder: URL(fileURLWithPath: outFolder), validationExamples: validationExamples)
+        options.patience = patience
+        return options
     }
 
     func validate() throws {
@@ -98,7 +102,7 @@ struct TrainCommand: ParsableCommand {
                      "layerDropout": "--dropout", "reluDropout": "--dropout", "labelSmoothing": "--label-smoothing",
                      "steps": "--steps", "batchSize": "--batch-size", "learningRate": "--learning-rate",
                      "validateEvery": "--validate-every", "checkpointEvery": "--checkpoint-every",
-                     "validationExamples": "--validation-examples"]
+                     "validationExamples": "--validation-examples", "patience": "--patience"]
         do {
             if initFrom == nil { try modelConfig(vocabularySize: 1000).validate() }
             try trainingOptions.validate()

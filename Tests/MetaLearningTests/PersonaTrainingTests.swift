@@ -180,4 +180,23 @@ final class PersonaTrainingTests: XCTestCase {
         XCTAssertEqual(changed, ["batchSize 8 (was 4)", "learningRate 0.01 (was 0.001)"])
         XCTAssertEqual(TrainingProgress.changedSettings(saved: saved, now: TrainingOptions(steps: 4, batchSize: 4)), [])
     }
+
+    /// With patience, a run whose validation stops improving ends early, saves its state there, and a rerun
+    /// of the same command does not train further.
+    func testPatienceStopsTrainingAndTheStopSurvivesResume() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("paml-patience-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let trainer = DialogueTrainer(config: config(.dialogue), corpus: corpus())
+        var options = TrainingOptions(steps: 400, batchSize: 4, learningRate: 0.5, validateEvery: 1, checkpointEvery: 50,
+                                      checkpointFolder: folder, gradientClip: 100)
+        options.patience = 3
+        let stopped = try trainer.trainSupervised(initial: trainer.model.initialParameters(seed: 3), options: options)
+        let saved = try DialogueCheckpoint(folder: folder)
+        let step = try XCTUnwrap(saved.metadata["paml.step"].flatMap(Int.init))
+        XCTAssertLessThan(step, 400, "no early stop")
+        XCTAssertEqual(saved.metadata["paml.staleValidations"], "3")
+        XCTAssertEqual(saved.parameters, stopped, "the state at the stop is what was saved")
+        let again = try trainer.trainSupervised(initial: trainer.model.initialParameters(seed: 3), options: options)
+        XCTAssertEqual(again, stopped, "a stopped run stays stopped")
+    }
 }
