@@ -33,14 +33,20 @@ let package = Package(
         .target(name: "NN", dependencies: ["Autograd"], swiftSettings: kernelSettings),
         .target(name: "Text", dependencies: ["Tensor", "CICU"], swiftSettings: kernelSettings),
         .target(name: "Dialogue", dependencies: ["NN", "Text"], swiftSettings: kernelSettings),
-        .target(name: "Evaluators", dependencies: ["NN", "Text"], swiftSettings: kernelSettings),
-        // Recommender renders its actions as sentences through the dialogue model and reads replies with the NLI model.
-        .target(name: "Recommender", dependencies: ["NN", "Text", "Dialogue", "Evaluators"], swiftSettings: kernelSettings),
-        .target(name: "MetaLearning", dependencies: ["NN", "Dialogue"], swiftSettings: kernelSettings),
+        .target(name: "Metrics", swiftSettings: kernelSettings),
+        .target(name: "NLI", dependencies: ["NN", "Text"], swiftSettings: kernelSettings),
+        .target(name: "Recommender", dependencies: ["NN", "Text"], swiftSettings: kernelSettings),
+        .target(name: "MetaLearning", dependencies: ["NN", "Dialogue", "Metrics"], swiftSettings: kernelSettings),
+        // The recommender in words: the dialogue model realises its actions (adapted to a voice the PAML way,
+        // hence MetaLearning), the NLI model reads replies.
+        .target(name: "SpokenRecommender", dependencies: ["Recommender", "Dialogue", "NLI", "MetaLearning"], swiftSettings: kernelSettings),
+        // The one library that may import every domain: each cross-domain job (config, run, report). Only paml imports it.
+        .target(name: "Experiments", dependencies: ["CBLAS", "Dialogue", "Metrics", "NLI", "Recommender", "MetaLearning", "SpokenRecommender"],
+                swiftSettings: kernelSettings),
         .executableTarget(
             name: "paml",
             dependencies: [
-                "CBLAS", "Tensor", "Autograd", "NN", "Text", "Dialogue", "Evaluators", "Recommender", "MetaLearning",
+                "Tensor", "Autograd", "NN", "Text", "Dialogue", "Metrics", "NLI", "Recommender", "MetaLearning", "SpokenRecommender", "Experiments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: releaseSettings
@@ -51,8 +57,10 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"], exclude: ["References"]),
         .testTarget(name: "TextTests", dependencies: ["Text", "TestSupport"], exclude: ["References"]),
         .testTarget(name: "DialogueTests", dependencies: ["Dialogue", "TestSupport"]),
-        .testTarget(name: "EvaluatorsTests", dependencies: ["Evaluators", "TestSupport"], exclude: ["References"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"], exclude: ["References"]),
+        .testTarget(name: "NLITests", dependencies: ["NLI", "TestSupport"], exclude: ["References"]),
         .testTarget(name: "RecommenderTests", dependencies: ["Recommender", "TestSupport"]),
+        .testTarget(name: "SpokenRecommenderTests", dependencies: ["SpokenRecommender", "TestSupport"]),
         .testTarget(name: "MetaLearningTests", dependencies: ["MetaLearning", "TestSupport"]),
         .testTarget(name: "pamlTests", dependencies: ["paml"]),
     ]

@@ -29,24 +29,9 @@ public func layerNorm(_ x: Var, gamma: Var, beta: Var, epsilon: Float = 1e-5) ->
                         cache.rstd.withUnsafeMutableBufferPointer { pRstd in
                             forEachChunk(rows, minimumPerWorker: rowsPerWorker(channels)) { range, _ in
                                 for r in range {
-                                    let row = px.baseAddress! + r * channels
-                                    let mean = laneSum(channels) { row.lanes($0) } tail: { row[$0] } / Float(channels)
-                                    let m8 = SIMD8<Float>(repeating: mean)
-                                    let variance = laneSum(channels) { let d = row.lanes($0) - m8; return d * d }
-                                                               tail: { let d = row[$0] - mean; return d * d }
-                                    let rstd = 1 / (variance / Float(channels) + epsilon).squareRoot()
-                                    let base = r * channels
-                                    let (out, g, b) = (po.baseAddress! + base, pg.baseAddress!, pb.baseAddress!)
-                                    let r8 = SIMD8<Float>(repeating: rstd)
-                                    var c = 0
-                                    while c + 8 <= channels {
-                                        out.storeLanes((row.lanes(c) - m8) * r8 * g.lanes(c) + b.lanes(c), at: c)
-                                        c += 8
-                                    }
-                                    while c < channels {
-                                        out[c] = (row[c] - mean) * rstd * g[c] + b[c]
-                                        c += 1
-                                    }
+                                    let (mean, rstd) = layerNormRow(px.baseAddress! + r * channels, into: po.baseAddress! + r * channels,
+                                                                    gamma: pg.baseAddress!, beta: pb.baseAddress!,
+                                                                    channels: channels, epsilon: epsilon)
                                     pMean[r] = mean
                                     pRstd[r] = rstd
                                 }
@@ -120,42 +105,4 @@ public func layerNorm(_ x: Var, gamma: Var, beta: Var, epsilon: Float = 1e-5) ->
         if sink.needs(1) { sink.add(1, Tensor(shape: [channels], scalars: dgamma)) }
         if sink.needs(2) { sink.add(2, Tensor(shape: [channels], scalars: dbeta)) }
     }
-}
-
-/// Rows per worker below which a row-wise kernel stays on one thread (about 16k floats of work, where
-/// the fork/join cost of a few microseconds stops mattering).
-@inline(__always)
-func rowsPerWorker(_ channels: Int) -> Int { Swift.max(1, 16_384 / Swift.max(channels, 1)) }
-
-extension UnsafeMutablePointer where Pointee == Float {
-    /// Writes eight floats starting at `self + i`.
-    @inline(__always)
-    func storeLanes(_ value: SIMD8<Float>, at i: Int) {
-        UnsafeMutableRawPointer(self + i).storeBytes(of: value, as: SIMD8<Float>.self)
-    }
-}
-
-extension UnsafePointer where Pointee == Float {
-    /// The eight floats starting at `self + i`.
-    @inline(__always)
-    func lanes(_ i: Int) -> SIMD8<Float> { UnsafeRawPointer(self + i).loadUnaligned(as: SIMD8<Float>.self) }
-}
-
-/// Σ_{i < count} of a per-element term, eight lanes at a time (`lanes(i)` gives the terms of
-/// i ..< i + 8, `tail(i)` one term for the last count % 8): a serial float sum is bound by the add
-/// latency, eight independent partial sums are not.
-@inline(__always)
-func laneSum(_ count: Int, _ lanes: (Int) -> SIMD8<Float>, tail: (Int) -> Float) -> Float {
-    var partial = SIMD8<Float>()
-    var i = 0
-    while i + 8 <= count {
-        partial += lanes(i)
-        i += 8
-    }
-    var total = partial.sum()
-    while i < count {
-        total += tail(i)
-        i += 1
-    }
-    return total
 }

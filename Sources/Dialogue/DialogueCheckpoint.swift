@@ -11,6 +11,38 @@ public enum DialogueSystem: String, Codable, CaseIterable, Sendable {
     case paml
 }
 
+/// How a model is adapted to a persona's few dialogues (SGD passes over them); stored in the checkpoint of a model
+/// whose adaptation protocol was chosen (the shipped PAML model), so `chat` and `generate` use that protocol.
+public struct AdaptationSettings: Codable, Equatable, Sendable, ValidatedConfig {
+    public var steps: Int
+    public var learningRate: Float
+    public var gradientClip: Float
+    public var batchSize: Int
+
+    public init(steps: Int, learningRate: Float, gradientClip: Float, batchSize: Int = 32) {
+        self.steps = steps
+        self.learningRate = learningRate
+        self.gradientClip = gradientClip
+        self.batchSize = batchSize
+    }
+
+    /// The tool's protocol for a model that stores none: 3 passes at 0.003, clip 2 (the first shipped PAML model's).
+    public static let standard = AdaptationSettings(steps: 3, learningRate: 0.003, gradientClip: 2)
+
+    /// These settings with each given value replaced.
+    public func overriding(steps: Int?, learningRate: Float?, gradientClip: Float?) -> AdaptationSettings {
+        AdaptationSettings(steps: steps ?? self.steps, learningRate: learningRate ?? self.learningRate,
+                           gradientClip: gradientClip ?? self.gradientClip, batchSize: batchSize)
+    }
+
+    public func validate() throws {
+        try Check.within(steps, 0...1000, "adaptation.steps")
+        try Check.finite(learningRate, "adaptation.learningRate", from: 0, to: 10)
+        try Check.finite(gradientClip, "adaptation.gradientClip", from: 0)
+        try Check.within(batchSize, 1...65_536, "adaptation.batchSize")
+    }
+}
+
 /// Everything needed to rebuild a trained dialogue model; saved in its checkpoint.
 public struct DialogueModelConfig: Codable, Equatable, Sendable, ValidatedConfig {
     public var system: DialogueSystem
@@ -18,6 +50,10 @@ public struct DialogueModelConfig: Codable, Equatable, Sendable, ValidatedConfig
     public var format: DialogueFormat
     /// Meta-dataset construction seed (the persona split depends on it).
     public var dataSeed: UInt64
+    /// The adaptation protocol to use with this model (nil: the tool's defaults).
+    public var adaptation: AdaptationSettings?
+    /// The stored protocol, else `AdaptationSettings.standard`.
+    public var adaptationProtocol: AdaptationSettings { adaptation ?? .standard }
 
     public init(system: DialogueSystem, model: Seq2SeqConfig, format: DialogueFormat, dataSeed: UInt64) {
         self.system = system
@@ -29,6 +65,7 @@ public struct DialogueModelConfig: Codable, Equatable, Sendable, ValidatedConfig
     public func validate() throws {
         try model.validate()
         try format.validate()
+        try adaptation?.validate()
     }
 }
 

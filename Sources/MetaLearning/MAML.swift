@@ -83,20 +83,20 @@ public struct MAML<Batch> {
     /// the weights before each step (second-order MAML needs them). A new value: `parameters` is untouched.
     public func adapt(_ parameters: Parameters, on support: [Batch], steps: Int? = nil,
                       learningRate: Float? = nil, seed: UInt64 = 0) -> (adapted: Parameters, trajectory: [Parameters]) {
+        let outcome = adaptation(parameters, on: support, steps: steps, learningRate: learningRate, seed: seed)
+        return (outcome.adapted, outcome.trajectory)
+    }
+
+    /// The inner loop's full outcome (with the first non-finite step, if any).
+    func adaptation(_ parameters: Parameters, on support: [Batch], steps: Int? = nil, learningRate: Float? = nil,
+                    seed: UInt64 = 0) -> SGDAdaptation.Outcome {
         precondition(!support.isEmpty, "adapt: empty support set")
-        let rate = learningRate ?? config.innerLearningRate
-        var current = parameters
-        var trajectory: [Parameters] = []
-        for step in 0..<(steps ?? config.innerSteps) {
-            trajectory.append(current)
-            let batch = support[step % support.count]
-            var (_, gradients) = valueAndGradient(at: current, training: true, seed: seed &+ UInt64(step)) { g in
-                loss(g, batch)
+        // Inner steps train with dropout, as the release's inner loop does.
+        return SGDAdaptation(steps: steps ?? config.innerSteps, learningRate: learningRate ?? config.innerLearningRate,
+                             gradientClip: config.innerGradientClip)
+            .run(parameters, batches: support.count, keepTrajectory: true) { current, batch, step in
+                valueAndGradient(at: current, training: true, seed: seed &+ UInt64(step)) { g in loss(g, support[batch]) }
             }
-            if config.innerGradientClip > 0 { gradients.clipGlobalNorm(config.innerGradientClip) }
-            current = current.adding(gradients, scale: -rate)
-        }
-        return (current, trajectory)
     }
 
     /// Mean loss over batches, evaluation mode (no dropout, no gradients).
@@ -112,8 +112,13 @@ public struct MAML<Batch> {
     /// The meta-gradient of one task at `parameters`.
     public func taskGradient(_ parameters: Parameters, task: MetaTask<Batch>, measureBefore: Bool = false,
                              seed: UInt64 = 0) -> TaskOutcome {
-        let (adapted, trajectory) = adapt(parameters, on: task.support, seed: seed)
+        let outcome = adaptation(parameters, on: task.support, seed: seed)
+        let (adapted, trajectory) = (outcome.adapted, outcome.trajectory)
         let before = measureBefore && !task.query.isEmpty ? meanLoss(parameters, on: task.query) : nil
+        // A diverged inner loop reports a non-finite query loss, so the meta-trainer stops with a message.
+        if outcome.nonFiniteStep != nil {
+            return TaskOutcome(queryLossBefore: before, queryLossAfter: .nan, metaGradient: parameters.zerosLike())
+        }
         if config.metaGradient == .reptile {
             let after = task.query.isEmpty ? meanLoss(adapted, on: task.support) : meanLoss(adapted, on: task.query)
             return TaskOutcome(queryLossBefore: before, queryLossAfter: after,

@@ -54,6 +54,11 @@ public enum CRSSplit: String, CaseIterable, Sendable {
     case train, valid, test
 }
 
+/// The MetaCRS release's datasets (folders under <corpora>/crs).
+public enum CRSDatasetName: String, CaseIterable, Codable, Sendable {
+    case lastfm, book, movie
+}
+
 /// One CRS dataset (lastfm, book or movie) fully in memory.
 public struct CRSDataset: Sendable {
     public let name: String

@@ -47,6 +47,12 @@ public struct CRSSession: Equatable, Sendable {
     public var target: Int
     /// The attribute the user opened with, if any.
     public var opening: Int?
+
+    public init(user: Int, target: Int, opening: Int?) {
+        self.user = user
+        self.target = target
+        self.opening = opening
+    }
 }
 
 /// Conversation state after some turns.
@@ -212,5 +218,26 @@ public struct UserSimulator: Sendable {
             m &= m - 1
         }
         return out
+    }
+}
+
+extension CRSAction {
+    public struct ParseError: Error, CustomStringConvertible { public var description: String }
+
+    /// Questions about comma-separated attribute names, then one recommendation of comma-separated item ids
+    /// ("rock,90s" and "0,1,2"), checked against the dataset.
+    public static func parse(asking attributes: String, recommending items: String, in d: CRSDataset) throws -> [CRSAction] {
+        var actions: [CRSAction] = try attributes.split(separator: ",").map { name in
+            guard let a = d.attributeNames?.firstIndex(of: String(name)) else {
+                throw ParseError(description: "--attributes: no \(d.name) attribute named \(name)")
+            }
+            return .ask(attribute: a)
+        }
+        let list = items.split(separator: ",").compactMap { Int($0) }
+        guard !list.isEmpty, list.allSatisfy({ $0 >= 0 && $0 < d.itemCount }) else {
+            throw ParseError(description: "--items: comma-separated item ids in 0..<\(d.itemCount)")
+        }
+        actions.append(.recommend(items: list))
+        return actions
     }
 }

@@ -76,6 +76,36 @@ public struct PersonaTask: Equatable, Sendable {
     public var dialogues: [PersonaDialogueSide]
 }
 
+extension PersonaTask {
+    /// A task as one JSON line of `paml data personas`: id, split, sources, sentences, and optionally every side's
+    /// turns as [partner's last turn, response].
+    public struct Listing: Encodable {
+        public struct Side: Encodable {
+            var source: String
+            var dialogueIndex: Int
+            var speaker: Int
+            var persona: [String]
+            var turns: [[String]]
+        }
+        var id: String
+        var split: String
+        var sources: [String]
+        var persona: [String]
+        var dialogueCount: Int
+        var dialogues: [Side]?
+
+        public init(_ task: PersonaTask, withDialogues: Bool) {
+            (id, split, dialogueCount) = (task.id, task.split.rawValue, task.dialogues.count)
+            sources = Array(Set(task.dialogues.map(\.source))).sorted()
+            persona = task.dialogues.first?.persona ?? []
+            dialogues = withDialogues ? task.dialogues.map { side in
+                Side(source: side.source, dialogueIndex: side.dialogueIndex, speaker: side.speaker, persona: side.persona,
+                     turns: side.examples.map { [$0.history.last ?? "", $0.response] })
+            } : nil
+        }
+    }
+}
+
 /// The persona meta-dataset (PAML, Madotto et al. 2019, section 3): a task is a persona; its data are the
 /// dialogues spoken with that persona.
 ///

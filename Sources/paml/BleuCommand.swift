@@ -1,5 +1,5 @@
 import ArgumentParser
-import Evaluators
+import Metrics
 import Foundation
 
 /// `paml bleu`: corpus BLEU of a hypothesis file against one or more reference files, printed as

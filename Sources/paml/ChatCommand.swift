@@ -1,9 +1,10 @@
 import ArgumentParser
 import Autograd
 import Dialogue
-import Evaluators
+import NLI
 import Foundation
 import MetaLearning
+import Experiments
 import NN
 import Tensor
 import Text
@@ -14,12 +15,12 @@ struct GenerationOptions: ParsableArguments {
 
     @Option(help: "Dialogue model checkpoint folder.") var checkpoint = "Checkpoints/paml"
     @Option(help: "A few dialogues of the persona to adapt to (ConvAI2 text or .jsonl).") var persona: String?
-    @Option(help: "Adaptation SGD passes over the persona's dialogues (PAML k-shot; the experiment's protocol uses 3).")
-    var adaptSteps = 3
-    @Option(help: "Adaptation SGD learning rate (0.003: the shipped PAML model's best rate for 3 dialogues on meta-valid personas).")
-    var adaptLr: Float = 0.003
-    @Option(help: "Global-norm clip of each adaptation gradient (0: none; the shipped PAML model was meta-trained with 2).")
-    var adaptGradientClip: Float = 2
+    @Option(help: "Adaptation SGD passes over the persona's dialogues (default: the checkpoint's adaptation protocol, else 3).")
+    var adaptSteps: Int?
+    @Option(help: "Adaptation SGD learning rate (default: the checkpoint's adaptation protocol, else 0.003).")
+    var adaptLr: Float?
+    @Option(help: "Global-norm clip of each adaptation gradient, 0: none (default: the checkpoint's adaptation protocol, else 2).")
+    var adaptGradientClip: Float?
     @Option(help: "Decoding: beam, greedy, top-k.") var decoding: Decoding = .beam
     @Option(help: "Beam size (1...64).") var beamSize = 5
     @Option(help: "k for top-k sampling (1...1000).") var topK = 10
@@ -29,15 +30,18 @@ struct GenerationOptions: ParsableArguments {
     var rerankNli = false
     @Option(help: "NLI checkpoint folder for --rerank-nli.") var nliCheckpoint = "Checkpoints/nli"
 
-    var kshot: KShotProtocol { KShotProtocol(steps: adaptSteps, learningRate: adaptLr, gradientClip: adaptGradientClip) }
+    /// The adaptation protocol: each option given, else the checkpoint's stored protocol, else the tool's defaults.
+    func adaptation(_ checkpoint: DialogueCheckpoint) -> AdaptationSettings {
+        checkpoint.config.adaptationProtocol.overriding(steps: adaptSteps, learningRate: adaptLr, gradientClip: adaptGradientClip)
+    }
 
     func validate() throws {
         try OptionCheck.within(beamSize, 1...64, "--beam-size")
         try OptionCheck.within(topK, 1...1000, "--top-k")
         try OptionCheck.positive(temperature, "--temperature", upTo: 100)
-        try OptionCheck.within(adaptSteps, 0...1000, "--adapt-steps")
-        try OptionCheck.finite(adaptLr, "--adapt-lr", from: 0, to: 10)
-        try OptionCheck.finite(adaptGradientClip, "--adapt-gradient-clip", from: 0)
+        if let adaptSteps { try OptionCheck.within(adaptSteps, 0...1000, "--adapt-steps") }
+        if let adaptLr { try OptionCheck.finite(adaptLr, "--adapt-lr", from: 0, to: 10) }
+        if let adaptGradientClip { try OptionCheck.finite(adaptGradientClip, "--adapt-gradient-clip", from: 0) }
         if rerankNli {
             guard decoding == .beam else { throw ValidationError("--rerank-nli re-ranks beam hypotheses; use --decoding beam") }
             guard persona != nil else { throw ValidationError("--rerank-nli needs --persona FILE (the persona sentences to be consistent with)") }
@@ -60,38 +64,14 @@ struct GenerationOptions: ParsableArguments {
     }
 
     /// The model, adapted to the persona file when one is given, plus the persona sentences.
-    func loadAdapted() throws -> (loaded: LoadedDialogueModel, parameters: Parameters, persona: [String]) {
-        setBLASThreads(2)
-        let loaded = try LoadedDialogueModel(folder: resolvedInput(checkpoint))
+    func loadAdapted() throws -> (loaded: DialogueCheckpoint, parameters: Parameters, persona: [String]) {
+        let loaded = try DialogueCheckpoint(folder: resolvedInput(checkpoint))
         guard let persona else { return (loaded, loaded.parameters, []) }
         let file = try PersonaDialogueFile(url: URL(fileURLWithPath: persona))
-        let encoder = ExampleEncoder(vocabulary: loaded.vocabulary, format: loaded.config.format)
-        let start = Date()
-        let adapted = try kshot.adapt(model: loaded.model, parameters: loaded.parameters,
-                                      support: file.examples.map(encoder.encode))
-        FileHandle.standardError.write(Data(("adapted to \(file.dialogues) dialogues (\(file.examples.count) turns) of "
-            + "\(persona) in " + String(format: "%.1f", Date().timeIntervalSince(start)) + " s\n").utf8))
+        let adapted = try adapt(loaded, to: file, settings: adaptation(loaded),
+                                log: { FileHandle.standardError.write(Data(($0 + " of \(persona)\n").utf8)) })
         return (loaded, adapted, file.persona)
     }
-}
-
-/// Generates one response for a history, as text. With a re-ranker, the beam's n-best hypotheses are
-/// re-ranked by persona consistency C (ties by beam score); `log` then gets one line per hypothesis.
-func respond(_ loaded: LoadedDialogueModel, _ parameters: Parameters, history: [String], persona: [String],
-             options: GenerationOptions, reranker: ConsistencyReranker? = nil, log: ((String) -> Void)? = nil) -> String {
-    let encoder = ExampleEncoder(vocabulary: loaded.vocabulary, format: loaded.config.format)
-    let source = encoder.source(history: history, persona: persona)
-    let hypotheses = loaded.model.generate(parameters: parameters, source: source, strategy: options.strategy,
-                                           options: DecodingOptions(seed: options.seed))       // best first
-    let texts = hypotheses.map { Tokenizer().detokenize(loaded.vocabulary.decode($0.tokens)) }
-    guard let reranker else { return texts[0] }
-    let (best, scored) = reranker.rerank(zip(texts, hypotheses).map { ($0, $1.score) }, persona: persona)
-    for (i, text) in texts.enumerated() {
-        let labels = scored[i].labels.map { String($0.description.prefix(1).uppercased()) }.joined()
-        log?("\(i == best ? "*" : " ") beam \(i + 1) | score " + String(format: "%.3f", hypotheses[i].score)
-             + " | C " + String(format: "%+d", scored[i].score) + " \(labels) | \(text)")
-    }
-    return texts[best]
 }
 
 /// `paml chat`: talk with a (persona-adapted) model in the terminal.
@@ -108,13 +88,13 @@ struct ChatCommand: ParsableCommand {
         let (loaded, parameters, persona) = try options.loadAdapted()
         let reranker = try options.loadReranker()
         var history: [String] = []
-        print("[\(loaded.config.system.rawValue) model from \(loaded.folder.path); empty line to quit]")
+        print("[\(loaded.config.system.rawValue) model from \(loaded.folder?.path ?? options.checkpoint); empty line to quit]")
         while true {
             print("you> ", terminator: "")
             fflush(stdout)
             guard let line = readLine(), !line.trimmingCharacters(in: .whitespaces).isEmpty else { break }
             history.append(line)
-            let answer = respond(loaded, parameters, history: history, persona: persona, options: options,
+            let answer = respond(loaded, parameters, history: history, persona: persona, strategy: options.strategy, seed: options.seed,
                                  reranker: reranker, log: { print("     \($0)") })
             history.append(answer)
             print("bot> \(answer)")
@@ -147,7 +127,7 @@ struct GenerateCommand: ParsableCommand {
             guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { print(""); continue }
             if independent { history = [] }
             history.append(line)
-            let answer = respond(loaded, parameters, history: history, persona: persona, options: options, reranker: reranker,
+            let answer = respond(loaded, parameters, history: history, persona: persona, strategy: options.strategy, seed: options.seed, reranker: reranker,
                                  log: showBeam ? { FileHandle.standardError.write(Data(("  " + $0 + "\n").utf8)) } : nil)
             history.append(answer)
             print(answer)
@@ -180,9 +160,10 @@ struct AdaptCommand: ParsableCommand {
         defer { withExtendedLifetime(lock) {} }
         let (loaded, parameters, _) = try options.loadAdapted()
         var adapted = DialogueCheckpoint(config: loaded.config, parameters: parameters, vocabulary: loaded.vocabulary)
-        adapted.metadata = ["adaptedFrom": loaded.folder.path, "persona": options.persona ?? "",
-                            "adaptSteps": "\(options.adaptSteps)", "adaptLr": "\(options.adaptLr)",
-                            "adaptGradientClip": "\(options.adaptGradientClip)"]
+        let settings = options.adaptation(loaded)
+        adapted.metadata = ["adaptedFrom": loaded.folder?.path ?? options.checkpoint, "persona": options.persona ?? "",
+                            "adaptSteps": "\(settings.steps)", "adaptLr": "\(settings.learningRate)",
+                            "adaptGradientClip": "\(settings.gradientClip)"]
         try adapted.save(to: folder)
         print("saved adapted model to \(out)")
     }

@@ -1,6 +1,5 @@
 import ArgumentParser
-import Autograd
-import Evaluators
+import NLI
 import Foundation
 import NN
 import Tensor
@@ -49,11 +48,7 @@ struct PersonaNLIOptions: ParsableArguments {
     var dataSeed: UInt64 = 0
 
     func load(_ data: DataOptions) throws -> PersonaNLIGenerator.Split {
-        let (dataset, _, _) = try PersonaMetaDataset.load(root: data.corpusRoot, seed: dataSeed)
-        var maps: [MetaSplit: [String: [[String]]]] = [:]
-        for split in MetaSplit.allCases { maps[split] = try PersonaMap.read(data.corpusRoot.file("personachat/persona_map_\(split.rawValue).json")) }
-        let (sources, excluded) = PersonaNLIGenerator.sources(dataset: dataset, maps: maps)
-        return PersonaNLIGenerator(sources: sources, excluded: excluded, seed: personaSeed).generate()
+        try PersonaNLIGenerator.fromCorpora(data.corpusRoot, dataSeed: dataSeed, seed: personaSeed).generate()
     }
 }
 
@@ -75,16 +70,10 @@ struct NLIDataCommand: ParsableCommand {
         let folder = try output.writable(out)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let split = try persona.load(data)
-        var table = "| split | pairs | clusters | " + NLILabel.allCases.map(\.description).joined(separator: " | ") + " |\n|---|---:|---:|---:|---:|---:|\n"
-        var kinds: [String: [Int]] = [:]
-        for (index, (name, examples)) in [("train", split.train), ("valid", split.valid), ("test", split.test)].enumerated() {
+        for (name, examples) in [("train", split.train), ("valid", split.valid), ("test", split.test)] {
             try PersonaNLIGenerator.write(examples, to: folder.appendingPathComponent("\(name).tsv"))
-            let byLabel = NLILabel.allCases.map { label in examples.filter { $0.pair.label == label }.count }
-            table += "| \(name) | \(examples.count) | \(Set(examples.map(\.cluster)).count) | " + byLabel.map(String.init).joined(separator: " | ") + " |\n"
-            for e in examples { kinds[e.pair.label.description + " / " + e.kind, default: [0, 0, 0]][index] += 1 }
         }
-        table += "\n| label / kind | train | valid | test |\n|---|---:|---:|---:|\n"
-        for key in kinds.keys.sorted() { table += "| \(key) | " + kinds[key]!.map(String.init).joined(separator: " | ") + " |\n" }
+        let table = split.countsTable
         try Data(table.utf8).write(to: folder.appendingPathComponent("counts.md"), options: .atomic)
         print(table)
         print("wrote \(folder.path)/train.tsv, valid.tsv, test.tsv, counts.md")
@@ -149,32 +138,15 @@ struct NLITrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        var (train, validation, _) = try split.split(data)
-        if limit > 0 { (train, validation) = (Array(train.prefix(limit)), Array(validation.prefix(limit))) }
-        var personaTrain: [NLIPair] = [], personaValid: [NLIPair] = []
-        if personaPairs > 0 {
-            let generated = try self.persona.load(data)
-            personaTrain = Array(generated.train.prefix(personaPairs).map(\.pair))
-            personaValid = generated.valid.map(\.pair)
-            if limit > 0 { personaValid = Array(personaValid.prefix(limit)) }
-        }
-        let persona = personaTrain
-        let pairs = train + persona
-        // Model choice by validation: SICK validation and persona NLI validation together.
-        validation += personaValid
-        print("nli data: SICK train \(train.count), persona NLI train \(persona.count); validation \(validation.count) (persona \(personaValid.count))")
+        let sick = try split.split(data)
+        let generated = personaPairs > 0 ? try self.persona.load(data) : PersonaNLIGenerator.Split()
+        let (pairs, validation, counts) = NLIFineTuning.data(sick: (sick.train, sick.validation), persona: generated,
+                                                            personaPairs: personaPairs, limit: limit)
+        print("nli data: SICK train \(counts.sick), persona NLI train \(counts.persona); validation \(validation.count) (persona \(counts.personaValidation))")
 
         let folder = try output.writable(out)
         let lock = try FolderLock(folder)
         defer { withExtendedLifetime(lock) {} }
-        let pretrained = try miniLMFolder(minilm)
-        let tokenizer = try WordPieceTokenizer(vocabularyFile: pretrained.appendingPathComponent("vocab.txt"))
-        var (_, parameters) = try BertEncoder.loadPretrained(from: pretrained, prefix: "bert.")
-        let config = NLIConfig(bert: try BertConfig(contentsOf: pretrained.appendingPathComponent("config.json")),
-                               trainedLayers: trainedLayers)
-        let classifier = NLIClassifier(config: config)
-        classifier.initializeHead(into: &parameters, seed: seed)
-
         var options = NLITrainingOptions()
         options.epochs = epochs
         options.batchSize = batchSize
@@ -182,111 +154,13 @@ struct NLITrainCommand: ParsableCommand {
         options.headLearningRate = headLR
         options.seed = seed
         options.saveEvery = saveEvery
-
-        // Resumes by itself, like `paml train`: a run of the same settings continues; anything else is refused.
-        var saved: Checkpoint?
-        let settings = "epochs \(epochs), batch \(batchSize), encoder lr \(encoderLR), head lr \(headLR), seed \(seed), trained layers \(trainedLayers)"
-        if FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) {
-            saved = try Checkpoint.load(from: folder, kind: NLIClassifier.checkpointKind, expecting: classifier.trainedShapes())
-            guard saved?.optimizer != nil else {
-                throw ValidationError("\(folder.path) holds a finished model (no training state); choose another --out")
-            }
-            if let earlier = saved?.metadata["options"], earlier != settings {
-                print("warning: resuming with \(settings) (was \(earlier))")
-            }
-        }
-
-        let encodings = classifier.encode(pairs.map { ($0.premise, $0.hypothesis) }, tokenizer: tokenizer)
-        let validationEncodings = classifier.encode(validation.map { ($0.premise, $0.hypothesis) }, tokenizer: tokenizer)
-        let start = Date()
-        var cacheProgress = ProgressReporter(label: "nli cache", total: encodings.count + validationEncodings.count, unit: "pairs")
-        var cached = 0
-        let states = classifier.frozenStates(encodings, parameters: parameters) {
-            cacheProgress.update(step: $0, loss: 0, work: Double($0 - cached))
-            cached = $0
-        }
-        cached = 0
-        let validationStates = classifier.frozenStates(validationEncodings, parameters: parameters) {
-            cacheProgress.update(step: encodings.count + $0, loss: 0, work: Double($0 - cached))
-            cached = $0
-        }
-        print("nli cache: blocks \(classifier.frozenLayers) of \(pairs.count + validation.count) pairs in \(formatDuration(Date().timeIntervalSince(start)))")
-
-        var trainer = NLITrainer(classifier: classifier, parameters: parameters, encodings: encodings, states: states,
-                                 labels: pairs.map(\.label), options: options)
-        if let saved {
-            try trainer.restore(trained: saved.parameters, optimizer: saved.optimizer!)
-            print("nli: resumed at step \(trainer.step)/\(trainer.totalSteps)")
-        }
-
-        var metadata = [
-            "data": "SICK train split (\(train.count) pairs\(limit > 0 ? ", --limit \(limit)" : "")) + \(persona.count) persona NLI pairs (paml nli data, persona seed \(self.persona.personaSeed), data seed \(self.persona.dataSeed))",
-            "split": "SICK pair_IDs sorted, Fisher-Yates with SeededGenerator(seed: \(split.splitSeed)), 70/10/20",
-            "options": settings,
-        ]
-        if let earlier = saved?.metadata["validationByEpoch"] { metadata["validationByEpoch"] = earlier }
-        func save() throws {
-            metadata["steps"] = "\(trainer.step)"
-            try Checkpoint.save(parameters: classifier.trainedSubset(trainer.parameters), config: config,
-                                kind: NLIClassifier.checkpointKind, to: folder, metadata: metadata,
-                                optimizer: trainer.optimizerState)
-        }
-        // Model choice by validation only: the final checkpoint holds the epoch with the best validation
-        // accuracy; that epoch's tensors are kept in a sibling folder "<checkpoint>-best" while training
-        // (so a resumed run still knows them) and removed after the final save.
-        let bestFolder = folder.deletingLastPathComponent().appendingPathComponent(folder.lastPathComponent + "-best")
-        var best: (accuracy: Double, epoch: Int, trained: Parameters)?
-        if saved != nil, FileManager.default.fileExists(atPath: bestFolder.appendingPathComponent("config.json").path) {
-            let kept = try Checkpoint.load(from: bestFolder, kind: NLIClassifier.checkpointKind, expecting: classifier.trainedShapes())
-            guard let accuracy = kept.metadata["validationAccuracy"].flatMap(Double.init),
-                  let epoch = kept.metadata["epoch"].flatMap(Int.init) else {
-                throw ValidationError("\(bestFolder.path): metadata lacks validationAccuracy or epoch")
-            }
-            best = (accuracy, epoch, kept.parameters)
-            print("nli: best so far epoch \(epoch), validation accuracy \(String(format: "%.4f", accuracy))")
-        }
-        var progress = ProgressReporter(label: "nli", total: trainer.totalSteps, unit: "pairs")
-        var lossSum = 0.0, lossCount = 0
-        for epoch in 0..<epochs {
-            let batches = trainer.batches(epoch: epoch)
-            for (i, batch) in batches.enumerated() where epoch * trainer.stepsPerEpoch + i >= trainer.step {
-                let loss = trainer.trainStep(batch)
-                guard loss.isFinite else {
-                    throw CommandLineError(message: "nli: the training loss became non-finite at step \(trainer.step); stopped without saving it "
-                                           + "(lower --encoder-lr / --head-lr; the last saved state in \(folder.path) is intact)")
-                }
-                lossSum += Double(loss)
-                lossCount += 1
-                var extra = ""
-                if i == batches.count - 1 {
-                    let predicted = classifier.predict(states: validationStates, encodings: validationEncodings,
-                                                       parameters: trainer.parameters)
-                    let accuracy = NLIAccuracy(gold: validation.map(\.label), predicted: predicted)
-                    extra = String(format: "epoch %d | mean loss %.4f | validation accuracy %.4f", epoch + 1,
-                                   lossSum / Double(max(lossCount, 1)), accuracy.overall)
-                    metadata["validationAccuracy"] = String(format: "%.4f", accuracy.overall)
-                    metadata["validationByEpoch", default: ""] += (epoch == 0 ? "" : " ") + String(format: "%.4f", accuracy.overall)
-                    lossSum = 0; lossCount = 0
-                    if accuracy.overall > best?.accuracy ?? -1 {
-                        best = (accuracy.overall, epoch + 1, classifier.trainedSubset(trainer.parameters))
-                        var bestMetadata = metadata
-                        bestMetadata["epoch"] = "\(epoch + 1)"
-                        try Checkpoint.save(parameters: best!.trained, config: config, kind: NLIClassifier.checkpointKind,
-                                            to: bestFolder, metadata: bestMetadata)
-                    }
-                }
-                progress.update(step: trainer.step, loss: loss, work: Double(batch.count), extra: extra)
-                if trainer.step % saveEvery == 0 || i == batches.count - 1 { try save() }
-            }
-        }
-        guard let best else { throw ValidationError("no epoch finished; nothing to save") }
-        metadata["steps"] = "\(trainer.step)"
-        metadata["chosenEpoch"] = "\(best.epoch) of \(epochs) (best validation accuracy)"
-        metadata["validationAccuracy"] = String(format: "%.4f", best.accuracy)
-        try Checkpoint.save(parameters: best.trained, config: config, kind: NLIClassifier.checkpointKind, to: folder, metadata: metadata)
-        try? FileManager.default.removeItem(at: bestFolder)
-        print("nli: saved \(folder.path): epoch \(best.epoch) (validation accuracy \(String(format: "%.4f", best.accuracy))), "
-              + "trained tensors only, \(best.trained.scalarCount) floats")
+        let run = NLIFineTuning(
+            pretrained: try miniLMFolder(minilm), trainedLayers: trainedLayers, options: options, train: pairs, validation: validation,
+            data: "SICK train split (\(counts.sick) pairs\(limit > 0 ? ", --limit \(limit)" : "")) + \(counts.persona) persona NLI pairs (paml nli data, persona seed \(self.persona.personaSeed), data seed \(self.persona.dataSeed))",
+            split: "SICK pair_IDs sorted, Fisher-Yates with SeededGenerator(seed: \(split.splitSeed)), 70/10/20")
+        let result = try run.train(into: folder, log: { print($0) })
+        print("nli: saved \(folder.path): epoch \(result.epoch) (validation accuracy \(String(format: "%.4f", result.validationAccuracy))), "
+              + "trained tensors only, \(result.trainedScalars) floats")
     }
 }
 
@@ -341,9 +215,7 @@ struct NLIEvaluateCommand: ParsableCommand {
         }
         print("| overall | \(accuracy.total) | " + String(format: "%.2f%%", 100 * accuracy.overall) + " |")
         print("\nconfusion (rows gold, columns predicted; entailment, neutral, contradiction): \(accuracy.confusion)")
-        let predictedContradictions = predicted.filter { $0 == .contradiction }.count
-        let correctContradictions = zip(pairs, predicted).filter { $0.0.label == .contradiction && $0.1 == .contradiction }.count
-        let precision = Double(correctContradictions) / Double(max(predictedContradictions, 1))
+        let precision = accuracy.precision(.contradiction)
         print(String(format: "contradiction recall %.2f%%, precision %.2f%%", 100 * accuracy.accuracy(.contradiction), 100 * precision))
         if record {
             let name = on == "test" ? "sick-test" : on == "validation" ? "sick-valid" : on
@@ -386,36 +258,18 @@ struct NLIHumanCommand: ParsableCommand {
         var episodes = try ConvAI2.readEpisodes(data.corpusRoot.file(file), personaPrefix: "your persona:")
         if dialogues > 0 { episodes = Array(episodes.prefix(dialogues)) }
         guard episodes.count > 1 else { throw ValidationError("\(file): need at least 2 dialogues") }
-        var rng = SeededGenerator(seed: seed)
-        var own: [(utterance: String, persona: [String])] = [], other: [(utterance: String, persona: [String])] = []
-        var contradicting: [(utterance: String, persona: [String])] = []
-        var dropped = 0
-        for (i, episode) in episodes.enumerated() {
-            var j = Int(rng.next() % UInt64(episodes.count - 1))
-            if j >= i { j += 1 }
-            for pair in episode.pairs {
-                own.append((pair.response, episode.persona))
-                other.append((pair.response, episodes[j].persona))
-                let negated = episode.persona.shuffled(using: &rng).lazy.compactMap {
-                    PersonaNLIGenerator.contradiction(of: $0, using: &rng)
-                }.first
-                if let negated { contradicting.append((negated, episode.persona)) } else { dropped += 1 }
-            }
-        }
         let nli = try model.load()
-        let scorer = ConsistencyScorer(predictor: nli)
         let start = Date()
-        let ownScores = scorer.score(own), otherScores = scorer.score(other), contradictionScores = scorer.score(contradicting)
+        let c = HumanConsistency.measure(episodes: episodes, scorer: ConsistencyScorer(predictor: nli), seed: seed)
         let seconds = Date().timeIntervalSince(start)
-        let pairs = (own + other + contradicting).reduce(0) { $0 + $1.persona.count }
-        print("ConvAI2 \(file), first \(episodes.count) dialogues, \(own.count) human responses, seed \(seed):")
+        print("ConvAI2 \(file), first \(episodes.count) dialogues, \(c.own.count) human responses, seed \(seed):")
         print(String(format: "| transcript | utterances | mean C |\n|---|---:|---:|\n| human responses, own persona | %d | %.3f |\n"
                      + "| human responses, random other persona | %d | %.3f |\n| contradiction transcript (own persona) | %d | %.3f |",
-                     own.count, ConsistencyScorer.meanScore(ownScores), other.count, ConsistencyScorer.meanScore(otherScores),
-                     contradicting.count, ConsistencyScorer.meanScore(contradictionScores)))
-        print("contradiction transcript: \(dropped) responses dropped (no persona sentence with a negation rule)")
+                     c.own.count, ConsistencyScorer.meanScore(c.own), c.other.count, ConsistencyScorer.meanScore(c.other),
+                     c.contradiction.count, ConsistencyScorer.meanScore(c.contradiction)))
+        print("contradiction transcript: \(c.dropped) responses dropped (no persona sentence with a negation rule)")
         if let signature = nli.signature { print("scorer: \(signature.line)") }
-        print(String(format: "%d NLI pairs in %.1f s (%.0f pairs/s)", pairs, seconds, Double(pairs) / seconds))
+        print(String(format: "%d NLI pairs in %.1f s (%.0f pairs/s)", c.pairs, seconds, Double(c.pairs) / seconds))
     }
 }
 
@@ -442,39 +296,15 @@ struct NLISpeedCommand: ParsableCommand {
 
     func run() throws {
         let episodes = try ConvAI2.readEpisodes(data.corpusRoot.file(file), personaPrefix: "your persona:")
-        // Each response with 5 distinct persona sentences: its own persona, topped up from the next dialogues'
-        // personas (ConvAI2 personas hold 3-5), so all N x 5 pairs are real work (none repeats).
-        var items: [(utterance: String, persona: [String])] = []
-        for (i, e) in episodes.enumerated() where items.count < utterances {
-            var persona: [String] = []
-            for sentence in (0..<episodes.count).lazy.flatMap({ episodes[(i + $0) % episodes.count].persona }) where !persona.contains(sentence) {
-                persona.append(sentence)
-                if persona.count == 5 { break }
-            }
-            items += e.pairs.prefix(utterances - items.count).map { (utterance: $0.response, persona: persona) }
-        }
-        guard items.count == utterances else { throw ValidationError("\(file) has only \(items.count) responses") }
         var nli = try model.load()
         nli.batchSize = batchSize
-        let pairs = items.flatMap { item in item.persona.map { (premise: item.utterance, hypothesis: $0) } }
-        let distinct = Set(pairs.map { $0.premise + "\u{0}" + $0.hypothesis }).count
-        let tokens = nli.classifier.encode(pairs, tokenizer: nli.tokenizer).reduce(0) { $0 + $1.count }
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
-        let scorer = ConsistencyScorer(predictor: nli)
-        let (start, cpuStart) = (Date(), processCPUSeconds())
-        let scored = scorer.score(items)
-        let (seconds, cpu) = (Date().timeIntervalSince(start), processCPUSeconds() - cpuStart)
+        guard let r = NLISpeed.measure(episodes: episodes, utterances: utterances, model: nli) else {
+            throw ValidationError("\(file) has fewer than \(utterances) responses")
+        }
         print(String(format: "%d utterances x 5 persona sentences = %d pairs (%d distinct, %d tokens) in %.1f s (%.0f pairs/s), "
-                     + "CPU %.1f s (user+sys, all threads), ", items.count, pairs.count, distinct, tokens, seconds,
-                     Double(pairs.count) / seconds, cpu)
-              + "load average before \(load), mean C " + String(format: "%.3f", ConsistencyScorer.meanScore(scored)))
-    }
-
-    /// User + system CPU seconds of this process so far (all threads).
-    func processCPUSeconds() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+                     + "CPU %.1f s (user+sys, all threads), ", r.utterances, r.pairs, r.distinct, r.tokens, r.seconds,
+                     Double(r.pairs) / r.seconds, r.cpuSeconds)
+              + "load average before \(load), mean C " + String(format: "%.3f", r.meanC))
     }
 }

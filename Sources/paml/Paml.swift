@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Tensor
 
 /// The one command-line tool. Each job is a subcommand in its own file (`<Job>Command.swift`).
 @main
@@ -10,7 +11,8 @@ struct Paml: ParsableCommand {
         commandName: "paml",
         abstract: "Persona-agnostic meta-learned dialogue (PAML) and a meta-learned conversational recommender.",
         discussion: """
-        Data is read from --data, or the PAML_DATA environment variable, or ../shared/corpora.
+        Data is read from --data, or the PAML_DATA environment variable, or ../shared/corpora. Jobs use 2 threads \
+        (PAML_THREADS sets another count).
         Trained models ship in Checkpoints/; results and how to rerun them are in Evaluation/. Shipped files are \
         found from any folder (set PAML_HOME to the package folder to choose which); commands write under runs/ \
         by default and write into Checkpoints/ or Evaluation/ only with --out and --force.
@@ -23,6 +25,9 @@ struct Paml: ParsableCommand {
     /// Errors become one line on stderr and a non-zero exit; Foundation's file errors are reworded first.
     static func main() {
         setvbuf(stdout, nil, _IOLBF, 0)
+        // One place for the thread count of every job (the machines this targets have 2 cores); the benchmarks'
+        // own --threads override it for their measurements.
+        setBLASThreads(ProcessInfo.processInfo.environment["PAML_THREADS"].flatMap(Int.init).map { min(max($0, 1), 256) } ?? 2)
         do {
             var command = try parseAsRoot()
             try command.run()

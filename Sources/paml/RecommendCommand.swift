@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Recommender
+import SpokenRecommender
 
 /// `paml recommend ...`: the conversational recommender.
 struct RecommendCommand: ParsableCommand {
@@ -19,6 +20,7 @@ struct RecommendCommand: ParsableCommand {
 }
 
 extension CRSSplit: ExpressibleByArgument {}
+extension CRSDatasetName: ExpressibleByArgument {}
 extension CRSInteractionSource: ExpressibleByArgument {}
 
 /// `paml recommend simulate`: run a rule policy against the user simulator and report SR@10 and AT.
@@ -32,7 +34,7 @@ struct RecommendSimulate: ParsableCommand {
     enum Ranking: String, ExpressibleByArgument, CaseIterable { case popularity, id }
 
     @OptionGroup var data: DataOptions
-    @Option(help: "lastfm, book or movie (a folder under <data>/crs).") var dataset = "lastfm"
+    @Option(help: "lastfm, book or movie (a folder under <data>/crs).") var dataset: CRSDatasetName = .lastfm
     @Option(help: "maxent (max-entropy asks, MaxE) or random.") var policy: Policy = .maxent
     @Option(help: "Number of episodes.") var episodes = 10_000
     @Option(help: "Seed: episode i draws its user, target and choices from (seed, i).") var seed: UInt64 = 1
@@ -49,18 +51,15 @@ struct RecommendSimulate: ParsableCommand {
     @OptionGroup var speech: SpeechOptions
 
     func validate() throws {
-        guard ["lastfm", "book", "movie"].contains(dataset) else {
-            throw ValidationError("--dataset must be lastfm, book or movie, got \(dataset)")
-        }
         try OptionCheck.within(episodes, 1...100_000_000, "--episodes")
         try OptionCheck.within(maxTurns, 1...100, "--max-turns")
         try OptionCheck.within(transcripts, 0...100_000, "--transcripts")
     }
 
     func run() throws {
-        let folder = data.corpusRoot.file("crs/\(dataset)")
+        let folder = data.corpusRoot.file("crs/\(dataset.rawValue)")
         let d = try CRSDataset.load(directory: folder)
-        print("\(dataset): \(d.statistics)")
+        print("\(dataset.rawValue): \(d.statistics)")
         let order = ranking == .popularity ? d.popularityOrder(users: d.trainUsers) : nil
         let simulator = UserSimulator(dataset: d, source: interactions, maxTurns: maxTurns,
                                       opensWithAttribute: !noOpening, itemOrder: order)
@@ -76,27 +75,11 @@ struct RecommendSimulate: ParsableCommand {
         print("policy \(policy.rawValue)  split \(split.rawValue) (\(users.count) users)  episodes \(episodes)  seed \(seed)")
         print(String(format: "SR@10 %.4f  AT %.3f  mean return %.3f  (%.0f episodes/s, %.2fs)",
                      sr, at, reward, Double(episodes) / seconds, seconds))
-        let speaker = language ? SpokenRecommender(
-            simulator: simulator, policy: policy == .maxent ? MaxEntropyPolicy() as any CRSPolicy : RandomPolicy(),
-            realiser: try speech.realiser(), reader: try speech.reader()) : nil
-        var understood = 0, replies = 0
-        for index in 0..<min(transcripts, episodes) {
-            var rng = UserSimulator.episodeGenerator(seed: seed, index: index)
-            let session = simulator.drawSession(users: users, index: index, using: &rng)
-            if let speaker {
-                let spoken = speaker.simulated(session: session, rng: &rng, seed: seed &+ UInt64(index))
-                understood += spoken.understood
-                replies += spoken.turns.count
-                print("\nepisode \(index): " + speaker.transcript(spoken, session: session))
-                continue
-            }
-            let episode: CRSEpisode
-            switch policy {
-            case .maxent: episode = simulator.run(MaxEntropyPolicy(), session: session, rng: &rng, record: true)
-            case .random: episode = simulator.run(RandomPolicy(), session: session, rng: &rng, record: true)
-            }
-            print("\nepisode \(index): " + simulator.transcript(episode))
-        }
-        if speaker != nil { print("\nreply reader agreed with the simulated user on \(understood)/\(replies) replies") }
+        let rule: any CRSPolicy = policy == .maxent ? MaxEntropyPolicy() : RandomPolicy()
+        let speaker = language ? SpokenRecommender(simulator: simulator, policy: rule, realiser: try speech.realiser(),
+                                                   reader: try speech.reader()) : nil
+        let examples = simulator.exampleTranscripts(rule, speaker: speaker, users: users, count: min(transcripts, episodes), seed: seed)
+        for (index, text) in examples.transcripts.enumerated() { print("\nepisode \(index): " + text) }
+        if speaker != nil { print("\nreply reader agreed with the simulated user on \(examples.understood)/\(examples.replies) replies") }
     }
 }

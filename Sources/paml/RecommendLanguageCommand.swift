@@ -1,11 +1,13 @@
 import ArgumentParser
 import Autograd
 import Dialogue
-import Evaluators
+import NLI
 import Foundation
 import MetaLearning
 import NN
+import Experiments
 import Recommender
+import SpokenRecommender
 import Tensor
 import Text
 
@@ -50,21 +52,8 @@ struct SpeechOptions: ParsableArguments {
     /// The realiser (nil for `templates`), adapted to the style file when one is given.
     func realiser(log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) throws -> ActionRealiser? {
         guard languageCheckpoint != "templates" else { return nil }
-        setBLASThreads(2)
-        let loaded = try LoadedDialogueModel(folder: languageCheckpoint)   // resolves shipped defaults
-        var parameters = loaded.parameters
-        if let style {
-            let encoder = ExampleEncoder(vocabulary: loaded.vocabulary, format: loaded.config.format)
-            let pairs = try ActionPairMiner.styleExamples(URL(fileURLWithPath: style))
-            guard !pairs.isEmpty else { throw ValidationError("\(style): no style examples") }
-            let start = Date()
-            parameters = try KShotProtocol(steps: styleSteps, learningRate: styleLr)
-                .adapt(model: loaded.model, parameters: parameters, support: pairs.map { $0.encoded(with: encoder) })
-            log("adapted to \(pairs.count / AnswerContext.allCases.count) style examples of \(style) in "
-                + String(format: "%.1f s", Date().timeIntervalSince(start)))
-        }
-        return ActionRealiser(model: loaded.model, parameters: parameters, vocabulary: loaded.vocabulary,
-                              format: loaded.config.format, strategy: strategy)
+        return try ActionRealiser(checkpoint: try DialogueCheckpoint(folder: resolvedInput(languageCheckpoint)), strategy: strategy,
+                                  style: style.map { URL(fileURLWithPath: $0) }, styleSteps: styleSteps, styleLearningRate: styleLr, log: log)
     }
 
     /// The reply reader: rules, plus NLI when the checkpoint and MiniLM are found (else rules only, said on stderr).
@@ -131,153 +120,22 @@ struct RecommendTrainLanguage: ParsableCommand {
     }
 
     func run() throws {
-        setBLASThreads(2)
-        let utterances = try ActionPairMiner.utterances(root: data.corpusRoot)
-        let miner = ActionPairMiner(seed: dataSeed)
-        let (train, heldOut, stats) = miner.pairs(utterances: utterances)
-        print("pairs: \(stats)")
-        let frames = Dictionary(grouping: train + heldOut, by: \.frame)
-        for frame in frames.keys.sorted().prefix(pairsOnly ? frames.count : 6) {
-            print("  \(frames[frame]![0].origin) frame: \(frame)  (\(frames[frame]!.count) pairs)")
-        }
+        var config = ActionLanguageTrainingConfig(data: data.corpusRoot.url.path, out: out, work: work)
+        (config.dataSeed, config.steps, config.batchSize, config.learningRate, config.seed) = (dataSeed, steps, batchSize, learningRate, seed)
+        (config.layers, config.width, config.minCount, config.slotItems) = (layers, width, minCount, slotItems)
+        let job = ActionLanguageTraining(config: config)
+        let pairs = try job.minePairs(log: { print($0) }, allFrames: pairsOnly)
         if pairsOnly { return }
         let outFolder = try output.writable(out)
         let lock = try FolderLock(outFolder)
         defer { withExtendedLifetime(lock) {} }
-        if measureOnly {
-            try writeMetrics(of: try LoadedDialogueModel(folder: out), heldOut: heldOut)
-            return
-        }
-
-        let tokenizer = Tokenizer()
-        var counts: [String: Int] = [:]
-        for utterance in utterances { for t in tokenizer.tokenize(utterance) { counts[t, default: 0] += 1 } }
-        counts = counts.filter { $0.value >= minCount }
-        for pair in train + heldOut {
-            for t in (pair.source + " " + pair.target).split(separator: " ") { counts[String(t), default: 0] += minCount }
-        }
-        let vocabulary = Vocabulary(counts: counts, minCount: minCount)
-        let format = DialogueFormat(includesPersona: false, maxHistoryTurns: 1, maxSourceTokens: 16, maxResponseTokens: 30)
-        let model = Seq2SeqConfig(
-            vocabularySize: vocabulary.count, embeddingWidth: 50,
-            transformer: TransformerConfig(layers: layers, width: width, heads: 4, keyDepth: width, valueDepth: width,
-                                           filterSize: 2 * width, inputDropout: 0.1, layerDropout: 0.1,
-                                           attentionDropout: 0, reluDropout: 0.1),
-            labelSmoothing: 0.1)
-        let config = DialogueModelConfig(system: .dialogue, model: model, format: format, dataSeed: dataSeed)
-        let encoder = ExampleEncoder(vocabulary: vocabulary, format: format)
-        let trainExamples = train.map { $0.encoded(with: encoder) }
-        let heldOutExamples = heldOut.map { $0.encoded(with: encoder) }
-        let corpus = PersonaCorpus(encoder: encoder, personas: [
-            .train: [EncodedPersona(id: "action-pairs-train", dialogues: [trainExamples])],
-            .valid: [EncodedPersona(id: "action-pairs-held-out", dialogues: [heldOutExamples])],
-        ])
-        let trainer = DialogueTrainer(config: config, corpus: corpus)
-        let glove = try GloVe.load(directory: data.corpusRoot.file("glove"))
-        let (matrix, coverage) = glove.embeddingMatrix(for: vocabulary, seed: seed)
-        print(String(format: "vocabulary %d words, GloVe covers %.1f%% of types", vocabulary.count, coverage.typeFraction * 100))
-        let options = TrainingOptions(steps: steps, batchSize: batchSize, learningRate: learningRate, seed: seed,
-                                      validateEvery: 100, checkpointEvery: 250, checkpointFolder: URL(fileURLWithPath: work),
-                                      validationExamples: heldOutExamples.count)
-        _ = try trainer.trainSupervised(initial: trainer.model.initialParameters(seed: seed, pretrained: matrix), options: options)
-
-        let best = try LoadedDialogueModel(folder: work + "/best")
-        try trainer.save(best.parameters, to: URL(fileURLWithPath: out), metadata: ["pairs": stats.description])
-        try writeMetrics(of: best, heldOut: heldOut)
-    }
-
-    func writeMetrics(of model: LoadedDialogueModel, heldOut: [ActionPair]) throws {
-        let d = try CRSDataset.load(directory: data.corpusRoot.file("crs/lastfm"))
-        let metrics = LanguageMetrics.measure(model, heldOut: heldOut, dataset: d, slotItems: slotItems, seed: seed)
+        let metrics = measureOnly ? try job.measure(try DialogueCheckpoint(folder: resolvedInput(out)), heldOut: pairs.heldOut)
+                                  : try job.train(pairs, log: { print($0) })
         print(metrics.summary)
         let json = JSONEncoder()
         json.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try json.encode(metrics).write(to: URL(fileURLWithPath: out).appendingPathComponent("metrics.json"), options: .atomic)
+        try json.encode(metrics).write(to: outFolder.appendingPathComponent("metrics.json"), options: .atomic)
         print("saved \(out) (model, vocab.txt, metrics.json)")
-    }
-}
-
-/// Held-out perplexity, BLEU and slot accuracy of an action-language model.
-struct LanguageMetrics: Codable {
-    var heldOutPerplexity: Double
-    var heldOutPairs: Int
-    /// Corpus BLEU (sacreBLEU 13a) of one sampled (top-k) / greedy sentence per held-out pair against every
-    /// held-out target of the same source (multi-reference).
-    var bleuSampled: Double
-    var bleuGreedy: Double
-    /// Fraction of single sentences (one top-k sample / greedy, no resampling) that carry the right names.
-    var slotAccuracySampled: Double
-    var slotAccuracyGreedy: Double
-    /// Fraction of single top-k samples that are usable (right slot, no UNK, no stutter).
-    var usableSampled: Double
-    /// Fraction of realisations (up to 5 samples) that fell back to a template.
-    var fallbackRate: Double
-    var slotSentences: Int
-    var examples: [String]
-
-    var summary: String {
-        String(format: "held-out PPL %.2f (%d pairs); BLEU sampled %.2f, greedy %.2f; slot accuracy sampled %.4f, greedy %.4f; "
-               + "usable samples %.4f; template fallback %.4f (%d sentences each)",
-               heldOutPerplexity, heldOutPairs, bleuSampled, bleuGreedy, slotAccuracySampled, slotAccuracyGreedy,
-               usableSampled, fallbackRate, slotSentences)
-    }
-
-    static func measure(_ loaded: LoadedDialogueModel, heldOut: [ActionPair], dataset: CRSDataset, slotItems: Int,
-                        seed: UInt64) -> LanguageMetrics {
-        let encoder = ExampleEncoder(vocabulary: loaded.vocabulary, format: loaded.config.format)
-        let batches = makeBatches(heldOut.map { $0.encoded(with: encoder) }, batchSize: 64, shuffleSeed: nil)
-        let ppl = perplexity(loaded.model, loaded.parameters, batches: batches).ppl
-        let sampler = ActionRealiser(model: loaded.model, parameters: loaded.parameters, vocabulary: loaded.vocabulary,
-                                     format: loaded.config.format)
-        var greedy = sampler
-        greedy.strategy = .greedy
-        // BLEU: references = all held-out targets with the pair's source.
-        let bySource = Dictionary(grouping: heldOut, by: \.source)
-        let streams = bySource.values.map(\.count).max() ?? 0
-        var sampled: [String] = [], greedyOut: [String] = []
-        var references = [[String?]](repeating: [], count: streams)
-        for (i, pair) in heldOut.enumerated() {
-            sampled.append(sampler.decode(pair.kind, context: pair.context, seed: UInt64(i)).joined(separator: " "))
-            greedyOut.append(greedy.decode(pair.kind, context: pair.context, seed: 0).joined(separator: " "))
-            let refs = bySource[pair.source]!.map(\.target)
-            for s in 0..<streams { references[s].append(s < refs.count ? refs[s] : nil) }
-        }
-        let bleu = BLEU()
-        // Slot accuracy: every attribute and `slotItems` artist lists (3 named items) in every context.
-        var rng = SeededGenerator(seed: seed)
-        let named = (0..<dataset.itemCount).filter { dataset.itemNames?[$0] != nil }
-        var actions = (0..<dataset.attributeCount).map { CRSAction.ask(attribute: $0) }
-        for _ in 0..<slotItems {
-            actions.append(.recommend(items: (0..<3).map { _ in named[Int(rng.next() % UInt64(named.count))] }))
-        }
-        var single = sampler
-        single.attempts = 1
-        var correctSampled = 0, correctGreedy = 0, usable = 0, fallbacks = 0, total = 0
-        var examples: [String] = []
-        for (i, action) in actions.enumerated() {
-            for context in AnswerContext.allCases {
-                let one = single.realise(action, context: context, dataset: dataset, seed: UInt64(i))
-                let s = sampler.realise(action, context: context, dataset: dataset, seed: UInt64(i))
-                let g = greedy.realise(action, context: context, dataset: dataset, seed: 0)
-                let slotOK = SlotFiller.isWellFormed(one.decoded, kind: ActionKind.of(action, in: dataset))
-                    && SlotFiller.carriesNames(SlotFiller.fill(one.decoded, text: SlotFiller.slotText(action, dataset: dataset)),
-                                               SlotFiller.requiredNames(action, dataset: dataset))
-                correctSampled += slotOK ? 1 : 0
-                usable += one.usedFallback ? 0 : 1
-                fallbacks += s.usedFallback ? 1 : 0
-                correctGreedy += g.slotCorrect ? 1 : 0
-                total += 1
-                if i % 11 == 0 && examples.count < 24 { examples.append("\(context.rawValue): \(s.text)") }
-            }
-        }
-        return LanguageMetrics(
-            heldOutPerplexity: ppl, heldOutPairs: heldOut.count,
-            bleuSampled: bleu.corpusScore(hypotheses: sampled, references: references).score,
-            bleuGreedy: bleu.corpusScore(hypotheses: greedyOut, references: references).score,
-            slotAccuracySampled: Double(correctSampled) / Double(max(total, 1)),
-            slotAccuracyGreedy: Double(correctGreedy) / Double(max(total, 1)),
-            usableSampled: Double(usable) / Double(max(total, 1)), fallbackRate: Double(fallbacks) / Double(max(total, 1)),
-            slotSentences: total, examples: examples)
     }
 }
 
@@ -299,18 +157,7 @@ struct RecommendRender: ParsableCommand {
 
     func run() throws {
         let d = try CRSDataset.load(directory: data.corpusRoot.file("crs/lastfm"))
-        var actions: [CRSAction] = []
-        for name in attributes.split(separator: ",") {
-            guard let a = d.attributeNames?.firstIndex(of: String(name)) else {
-                throw ValidationError("--attributes: no lastfm attribute named \(name)")
-            }
-            actions.append(.ask(attribute: a))
-        }
-        let list = items.split(separator: ",").compactMap { Int($0) }
-        guard !list.isEmpty, list.allSatisfy({ $0 >= 0 && $0 < d.itemCount }) else {
-            throw ValidationError("--items: comma-separated item ids in 0..<\(d.itemCount)")
-        }
-        actions.append(.recommend(items: list))
+        let actions = try CRSAction.parse(asking: attributes, recommending: items, in: d)
         var plain = speech
         plain.style = nil
         let systems: [(String, ActionRealiser?)] = speech.style == nil
@@ -327,39 +174,12 @@ struct RecommendRender: ParsableCommand {
                 }
             }
         }
-        if let style = speech.style { try measureStyle(systems, style: style, dataset: d) }
-    }
-
-    /// How far adaptation moved the sentences toward the style examples: corpus BLEU of the delexicalised
-    /// sentences for every attribute and 30 artist lists (× 3 contexts) against the style examples of the same
-    /// kind (multi-reference), how varied they are, and how many were usable / fell back to the template.
-    func measureStyle(_ systems: [(String, ActionRealiser?)], style: String, dataset d: CRSDataset) throws {
-        let pairs = try ActionPairMiner.styleExamples(URL(fileURLWithPath: style)).filter { $0.context == .start }
-        var rng = SeededGenerator(seed: seed)
-        var actions = (0..<d.attributeCount).map { CRSAction.ask(attribute: $0) }
-        for _ in 0..<30 { actions.append(.recommend(items: (0..<3).map { _ in Int(rng.next() % UInt64(d.itemCount)) })) }
+        guard let style = speech.style else { return }
         for (label, realiser) in systems {
             guard let realiser else { continue }
-            var hypotheses: [String] = []
-            var referenceLists: [[String]] = []
-            var usable = 0, fallbacks = 0
-            for (i, action) in actions.enumerated() {
-                let kind = ActionKind.of(action, in: d)
-                let refs = pairs.filter { $0.kind == kind || ($0.kind != .recommend && kind != .recommend) }.map(\.target)
-                for context in AnswerContext.allCases {
-                    let r = realiser.realise(action, context: context, dataset: d, seed: seed &+ UInt64(i))
-                    hypotheses.append((r.usedFallback ? [] : r.decoded).joined(separator: " "))
-                    referenceLists.append(refs)
-                    usable += r.usedFallback ? 0 : 1
-                    fallbacks += r.usedFallback ? 1 : 0
-                }
-            }
-            let streams = referenceLists.map(\.count).max() ?? 0
-            let references = (0..<streams).map { s in referenceLists.map { s < $0.count ? $0[s] : nil } }
-            let bleu = BLEU().corpusScore(hypotheses: hypotheses, references: references).score
+            let u = try StyleUptake.measure(realiser, style: URL(fileURLWithPath: style), dataset: d, seed: seed)
             print(String(format: "%@: BLEU to the style examples %.2f; %d distinct delexicalised sentences; "
-                         + "model sentences %d, template fallbacks %d (of %d)",
-                         label, bleu, Set(hypotheses).count, usable, fallbacks, hypotheses.count))
+                         + "model sentences %d, template fallbacks %d (of %d)", label, u.bleu, u.distinct, u.usable, u.fallbacks, u.total))
         }
     }
 }
@@ -380,43 +200,17 @@ struct RecommendReadReplies: ParsableCommand {
 
     func run() throws {
         var examples = try LabelledReply.read(URL(fileURLWithPath: labelled))
-        if mined {
-            let root = data.corpusRoot
-            examples += LabelledReply.mined(from: try ConvAI2.read(
-                selfFile: root.file("personachat/valid_self_original_no_cands.txt"),
-                otherFile: root.file("personachat/valid_other_original_no_cands.txt"), source: "convai2-valid"),
-                origin: "mined-convai2")
-            for split in ["valid", "test"] {
-                examples += LabelledReply.mined(from: try SyntheticPersonaChat.read(
-                    root.file("personachat/spc_\(split).csv"), source: "spc-\(split)").dialogues, origin: "mined-spc")
-            }
-        }
-        let reader = try speech.reader()
-        var rows: [(String, (LabelledReply) -> ReplyIntent)] = [
-            ("rules", { ReplyReader().read($0.reply, hypothesis: $0.hypothesis).intent }),
-        ]
-        if reader.nli != nil {
-            rows.append(("nli", { reader.readByNLI($0.reply, hypothesis: $0.hypothesis)! }))
-            rows.append(("rules+nli", { reader.read($0.reply, hypothesis: $0.hypothesis).intent }))
-        }
+        if mined { examples += try LabelledReply.mined(root: data.corpusRoot) }
         let origins = Array(Set(examples.map(\.origin))).sorted()
         print("\(examples.count) labelled replies (" + origins.map { o in "\(o) \(examples.filter { $0.origin == o }.count)" }
             .joined(separator: ", ") + ")")
-        for (name, read) in rows {
-            let start = Date()
-            let predictions = examples.map(read)
-            var line = "\(name):"
-            for origin in origins + ["all"] {
-                let pick = examples.indices.filter { origin == "all" || examples[$0].origin == origin }
-                let correct = pick.filter { predictions[$0] == examples[$0].label }.count
-                let unclear = pick.filter { predictions[$0] == .unclear }.count
-                line += String(format: "  %@ %.3f (%d/%d, %d unclear)", origin, Double(correct) / Double(max(pick.count, 1)),
-                               correct, pick.count, unclear)
-            }
-            print(line + String(format: "  [%.1f s]", Date().timeIntervalSince(start)))
+        for result in ReplyReaderEvaluation.measure(try speech.reader(), on: examples) {
+            print("\(result.reader):" + result.byOrigin.map {
+                String(format: "  %@ %.3f (%d/%d, %d unclear)", $0.origin, $0.accuracy, $0.correct, $0.total, $0.unclear)
+            }.joined() + String(format: "  [%.1f s]", result.seconds))
             if verbose {
-                for i in examples.indices where predictions[i] != examples[i].label {
-                    print("    misread (\(predictions[i].rawValue), gold \(examples[i].label.rawValue)): \(examples[i].reply)")
+                for (reply, predicted) in result.misread {
+                    print("    misread (\(predicted.rawValue), gold \(reply.label.rawValue)): \(reply.reply)")
                 }
             }
         }
@@ -451,16 +245,8 @@ struct RecommendInteractive: ParsableCommand {
     /// MaxE, or the task network of a learned checkpoint acting greedily for a new user.
     func policy(_ simulator: UserSimulator) throws -> any ConversationPolicy {
         guard let policyCheckpoint else { return RuleConversationPolicy(MaxEntropyPolicy()) }
-        let folder = URL(fileURLWithPath: policyCheckpoint)
-        let saved = try MetaCRS.loadPolicy(from: folder)
-        guard saved.config.dataset == "lastfm" else {
-            throw ValidationError("\(policyCheckpoint) was trained on \(saved.config.dataset), not lastfm")
-        }
-        let fm = try FactorizationMachine.load(from: folder.deletingLastPathComponent().appendingPathComponent("fm"),
-                                               for: simulator.dataset).model
-        FileHandle.standardError.write(Data("policy: \(saved.config.learner.rawValue) from \(policyCheckpoint) (step \(saved.step))\n".utf8))
-        return LearnedConversationPolicy(network: CRSPolicyNetwork(prefix: "task", config: saved.config.training.model),
-                                         parameters: saved.parameters, embeddings: CRSEmbeddings(fm))
+        return try LearnedConversationPolicy(checkpoint: resolvedInput(policyCheckpoint), dataset: simulator.dataset,
+                                             log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
     }
 
     /// One session reading lines from `input` and writing to `output`.

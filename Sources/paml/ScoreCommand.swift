@@ -1,5 +1,5 @@
 import ArgumentParser
-import Evaluators
+import NLI
 import Foundation
 import NN
 
@@ -35,13 +35,7 @@ struct ScoreCommand: ParsableCommand {
             reported = done
         }
         let mean = ConsistencyScorer.meanScore(scored)
-        // Mean C per speaker, in order of first appearance (a transcript often holds several systems).
-        var speakers: [String] = []
-        var bySpeaker: [String: [UtteranceConsistency]] = [:]
-        for (turn, s) in zip(turns, scored) {
-            if bySpeaker[turn.speaker] == nil { speakers.append(turn.speaker) }
-            bySpeaker[turn.speaker, default: []].append(s)
-        }
+        let (speakers, bySpeaker) = ConsistencyScorer.bySpeaker(turns, scored)
         if json {
             let rows: [[String: Any]] = zip(turns, scored).map { turn, s in
                 ["line": turn.line, "speaker": turn.speaker, "text": turn.text, "C": s.score,

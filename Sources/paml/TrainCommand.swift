@@ -127,43 +127,17 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        setBLASThreads(2)
         let lock = try FolderLock(URL(fileURLWithPath: outFolder))
         defer { withExtendedLifetime(lock) {} }
         let dataset = try personaData.load()
-        let vocabulary: Vocabulary
-        var initial: Parameters?
-        var modelConfig: Seq2SeqConfig
-        if let initFrom {
-            let start = try DialogueCheckpoint(folder: resolvedInput(initFrom))
-            vocabulary = start.vocabulary
-            modelConfig = start.config.model
-            initial = start.parameters
-            print("initialised from \(initFrom) (\(start.config.system.rawValue))")
-        } else {
-            vocabulary = buildVocabulary(dataset, minCount: minCount)
-            // A vocabulary of a handful of words makes perplexity meaningless (and excellent-looking).
-            let words = vocabulary.count - Vocabulary.specials.count
-            guard words >= 100 else {
-                throw ValidationError("--min-count \(minCount) leaves \(words) words in the vocabulary (at least 100 needed); lower it")
-            }
-            modelConfig = self.modelConfig(vocabularySize: vocabulary.count)
-        }
-        if system == .paml { modelConfig.labelSmoothing = 0 }   // MAML's losses are plain NLL, as in the release
-        let format = DialogueFormat(includesPersona: system == .dialoguePersona)
-        let config = DialogueModelConfig(system: system, model: modelConfig, format: format, dataSeed: personaData.dataSeed)
-        let corpus = PersonaCorpus(dataset: dataset, encoder: ExampleEncoder(vocabulary: vocabulary, format: format))
-        let trainer = DialogueTrainer(config: config, corpus: corpus)
-        if initial == nil {
-            let glove = try GloVe.load(directory: personaData.data.corpusRoot.file("glove"))
-            let (matrix, coverage) = glove.embeddingMatrix(for: vocabulary, seed: seed)
-            print(String(format: "vocabulary %d words, GloVe covers %.1f%% of types", vocabulary.count, coverage.typeFraction * 100))
-            initial = trainer.model.initialParameters(seed: seed, pretrained: matrix)
-        }
+        let start = try initFrom.map { try DialogueCheckpoint(folder: resolvedInput($0)) }
+        let (trainer, initial) = try DialogueTrainer.prepare(
+            system: system, dataset: dataset, dataSeed: personaData.dataSeed, model: modelConfig(vocabularySize:), minCount: minCount,
+            start: start, glove: personaData.data.corpusRoot.file("glove"), seed: seed, log: { print($0) })
         let options = trainingOptions
         switch system {
         case .dialogue, .dialoguePersona:
-            _ = try trainer.trainSupervised(initial: initial!, options: options)
+            _ = try trainer.trainSupervised(initial: initial, options: options)
         case .paml:
             var maml = MAMLConfig()
             maml.innerLearningRate = innerLearningRate
@@ -175,7 +149,7 @@ struct TrainCommand: ParsableCommand {
             let validation = KShotProtocol(shots: validationShots, steps: innerSteps, learningRate: innerLearningRate,
                                            batchSize: batchSize, gradientClip: innerGradientClip,
                                            maxPersonas: validationPersonas, heldOutPerPersona: 2)
-            _ = try trainer.trainPAML(initial: initial!, maml: maml, options: options, validation: validation,
+            _ = try trainer.trainPAML(initial: initial, maml: maml, options: options, validation: validation,
                                       supportDialogues: supportDialogues)
         }
         print("saved \(outFolder) (resumable) and \(outFolder)/best (best validation)")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 import Tensor
 import Autograd
@@ -9,14 +10,6 @@ func wave(_ shape: [Int], _ a: Double, _ b: Double, _ s: Double = 1) -> Tensor {
     Tensor(shape: shape, scalars: (0..<Tensor.count(of: shape)).map { Float(s * sin(Double($0) * a + b)) })
 }
 
-/// Runs `checkGradients` on the given inputs and asserts the worst relative error is below `tolerance`
-/// (default 1e-2: see `checkGradients` for the float32 central-difference error budget).
-func assertGradientsMatch(_ inputs: [Tensor], tolerance: Double = 1e-2, maxElements: Int? = 64,
-                          file: StaticString = #filePath, line: UInt = #line, _ f: @escaping ([Var]) -> Var) {
-    let result = checkGradients(inputs: inputs, maxElements: maxElements, f)
-    XCTAssertLessThan(result.worstRelativeError, tolerance, result.description, file: file, line: line)
-    XCTAssertGreaterThan(result.checkedElements, 0, file: file, line: line)
-}
 
 /// Gradients of sum(f(inputs) * seed) with respect to each input.
 func gradients(_ inputs: [Tensor], seed: Tensor? = nil, _ f: ([Var]) -> Var) -> [Tensor] {

@@ -1,51 +1,11 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Recommender
 
-/// A tiny dataset in the release layout, written to a temporary folder.
-enum Fixture {
-    static let files: [String: String] = [
-        "merged_tag_map.json": #"{"13": 0, "18": 1, "73": 2, "79": 3}"#,
-        "item_dict.json": #"""
-        {"0": {"categories": [13, 18], "feature_index": [0, 1], "busi_id": 5},
-         "1": {"feature_index": [0, 2]}, "2": {"feature_index": [1, 2]}, "3": {"feature_index": [0, 1, 2]},
-         "4": {"feature_index": [3]}, "5": {"feature_index": [0, 3]}}
-        """#,
-        "user_item.json": #"{"0": [0, 1, 3], "1": [2, 4], "2": [5, 3]}"#,
-        "interaction.csv": "user,item\n0,3\n0,1\n1,4\n2,5\n",
-        "user_attr.json": #"{"0": [0, 1], "1": [2, 3], "2": [0, 3, 1]}"#,
-        "user_train.json": "[0]", "user_valid.json": "[1]", "user_test.json": "[2]",
-        "attribute_names.json": #"{"0": "rock", "1": "90s", "2": "indie", "3": "jazz"}"#,
-        "item_names.json": #"{"0": "Blur", "3": "Oasis"}"#,
-    ]
-
-    static func write(_ overrides: [String: String] = [:]) throws -> URL {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("crs-fixture-\(UUID().uuidString)").appendingPathComponent("tiny")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        for (name, text) in files.merging(overrides, uniquingKeysWith: { $1 }) {
-            try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
-        }
-        return directory
-    }
-
-    static func dataset() throws -> CRSDataset { try CRSDataset.load(directory: write()) }
-}
-
-/// The real corpora folder, or nil (tests that need it skip).
-func realCRSFolder(_ name: String) -> URL? {
-    let environment = ProcessInfo.processInfo.environment["PAML_DATA"]
-    let candidates = [environment, "../shared/corpora", "/work/shared/corpora"].compactMap { $0 }
-    for root in candidates {
-        let url = URL(fileURLWithPath: root).appendingPathComponent("crs").appendingPathComponent(name)
-        if FileManager.default.fileExists(atPath: url.appendingPathComponent("item_dict.json").path) { return url }
-    }
-    return nil
-}
-
 final class CRSDatasetTests: XCTestCase {
     func testLoadsFixture() throws {
-        let d = try Fixture.dataset()
+        let d = try CRSDataset.load(directory: CRSFixture.write())
         XCTAssertEqual(d.name, "tiny")
         XCTAssertEqual(d.itemCount, 6)
         XCTAssertEqual(d.attributeCount, 4)
@@ -67,7 +27,7 @@ final class CRSDatasetTests: XCTestCase {
     }
 
     func testNamesAreOptional() throws {
-        let directory = try Fixture.write()
+        let directory = try CRSFixture.write()
         try FileManager.default.removeItem(at: directory.appendingPathComponent("attribute_names.json"))
         try FileManager.default.removeItem(at: directory.appendingPathComponent("item_names.json"))
         let d = try CRSDataset.load(directory: directory)
@@ -78,7 +38,7 @@ final class CRSDatasetTests: XCTestCase {
     private func assertRejects(_ overrides: [String: String], file expectedFile: String, mentioning words: [String],
                                line: UInt = #line) {
         do {
-            _ = try CRSDataset.load(directory: try Fixture.write(overrides))
+            _ = try CRSDataset.load(directory: try CRSFixture.write(overrides))
             XCTFail("loaded a broken dataset", line: line)
         } catch let error as CRSDataError {
             XCTAssertTrue(error.file.hasSuffix(expectedFile), "\(error)", line: line)
@@ -105,7 +65,7 @@ final class CRSDatasetTests: XCTestCase {
     }
 
     func testRealDataCountsMatchReadme() throws {
-        guard let lastfm = realCRSFolder("lastfm") else { throw XCTSkip("corpora/crs not found") }
+        guard let lastfm = Corpora.crs("lastfm") else { throw XCTSkip("corpora/crs not found") }
         let d = try CRSDataset.load(directory: lastfm)
         let s = d.statistics
         XCTAssertEqual([s.trainUsers, s.validUsers, s.testUsers], [1441, 180, 180])
@@ -116,7 +76,7 @@ final class CRSDatasetTests: XCTestCase {
         XCTAssertEqual(d.attributeNames?[2], "rock")
         XCTAssertEqual(s.meanUserAttributes, 7, accuracy: 1e-9)
         for (name, users, attributes) in [("book", [1513, 189, 189], 35), ("movie", [2400, 300, 300], 35)] {
-            guard let folder = realCRSFolder(name) else { continue }
+            guard let folder = Corpora.crs(name) else { continue }
             let other = try CRSDataset.load(directory: folder).statistics
             XCTAssertEqual([other.trainUsers, other.validUsers, other.testUsers], users, name)
             XCTAssertEqual(other.attributes, attributes, name)

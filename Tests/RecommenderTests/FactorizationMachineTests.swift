@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 import Tensor
 @testable import Recommender
@@ -62,7 +63,7 @@ final class FactorizationMachineTests: XCTestCase {
     }
 
     func testTrainingOnLastfmBeatsChance() throws {
-        guard let folder = realCRSFolder("lastfm") else { throw XCTSkip("corpora/crs not found") }
+        guard let folder = Corpora.crs("lastfm") else { throw XCTSkip("corpora/crs not found") }
         let d = try CRSDataset.load(directory: folder)
         var config = FMConfig()
         config.epochs = 2
@@ -82,7 +83,7 @@ final class FactorizationMachineTests: XCTestCase {
 
 final class FMCheckpointTests: XCTestCase {
     func testSaveLoadRoundTripIsStrict() throws {
-        let d = try Fixture.dataset()
+        let d = try CRSDataset.load(directory: CRSFixture.write())
         var config = FMConfig()
         config.dimension = 5
         let model = FactorizationMachine(users: d.userCount, items: d.itemCount, attributes: d.attributeCount,

@@ -29,7 +29,7 @@ final class MetaCRSTests: XCTestCase {
     }
 
     private func engine(transGate: Bool = true) throws -> MetaCRS {
-        let d = try Fixture.dataset()
+        let d = try CRSDataset.load(directory: CRSFixture.write())
         var rng = SeededGenerator(seed: 3)
         let e = CRSEmbeddings(item: Tensor.randomNormal([d.itemCount, 8], using: &rng),
                               attribute: Tensor.randomNormal([d.attributeCount, 8], using: &rng))

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 import Tensor
 @testable import Recommender
@@ -6,7 +7,7 @@ import Tensor
 final class UserSimulatorTests: XCTestCase {
     /// Fixture user 0: P_u = {0, 1}; item 3: P_v = {0, 1, 2}; so the user confirms 0 and 1 only.
     private func simulator(maxTurns: Int = 10, opens: Bool = false) throws -> UserSimulator {
-        UserSimulator(dataset: try Fixture.dataset(), source: .observed, maxTurns: maxTurns, opensWithAttribute: opens)
+        UserSimulator(dataset: try CRSDataset.load(directory: CRSFixture.write()), source: .observed, maxTurns: maxTurns, opensWithAttribute: opens)
     }
 
     func testRewardForEachEvent() throws {
@@ -112,7 +113,7 @@ final class UserSimulatorTests: XCTestCase {
     }
 
     func testMaxEntropyOnRealLastfm() throws {
-        guard let folder = realCRSFolder("lastfm") else { throw XCTSkip("corpora/crs not found") }
+        guard let folder = Corpora.crs("lastfm") else { throw XCTSkip("corpora/crs not found") }
         let d = try CRSDataset.load(directory: folder)
         let sim = UserSimulator(dataset: d, source: .sampled)
         let maxE = sim.evaluate(MaxEntropyPolicy(), users: d.testUsers, episodes: 300, seed: 1).measure()

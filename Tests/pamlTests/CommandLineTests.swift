@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Dialogue
 import XCTest
 @testable import paml
 
@@ -7,7 +8,7 @@ import XCTest
 final class CommandLineTests: XCTestCase {
     let commands: [(path: String, type: ParsableCommand.Type)] = [
         ("data stats", DataStatsCommand.self), ("data glove-coverage", GloveCoverageCommand.self),
-        ("train", TrainCommand.self), ("experiment kshot", KShotExperiment.self), ("chat", ChatCommand.self),
+        ("train", TrainCommand.self), ("experiment kshot", KShotCommand.self), ("chat", ChatCommand.self),
         ("generate", GenerateCommand.self), ("adapt", AdaptCommand.self), ("bench core", BenchCore.self),
         ("bleu", BleuCommand.self), ("recommend simulate", RecommendSimulate.self),
         ("recommend train", RecommendTrain.self), ("recommend experiment", RecommendExperiment.self),
@@ -44,5 +45,18 @@ final class CommandLineTests: XCTestCase {
         XCTAssertThrowsError(try Paml.parseAsRoot(["data", "stats", "--data", "/nonexistent/corpora"])) { error in
             XCTAssertTrue(Paml.message(for: error).contains("/nonexistent/corpora"), Paml.message(for: error))
         }
+    }
+
+    /// chat/generate/adapt take the adaptation protocol stored in the checkpoint; each option overrides one value.
+    func testGenerationReadsTheCheckpointsAdaptationProtocol() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Checkpoints/paml")
+        let checkpoint = try DialogueCheckpoint(folder: folder)
+        let stored = try XCTUnwrap(checkpoint.config.adaptation)
+        let plain = try XCTUnwrap(Paml.parseAsRoot(["generate"]) as? GenerateCommand)
+        XCTAssertEqual(plain.options.adaptation(checkpoint), stored)
+        let custom = try XCTUnwrap(Paml.parseAsRoot(["generate", "--adapt-lr", "0.01", "--adapt-steps", "10"]) as? GenerateCommand)
+        XCTAssertEqual(custom.options.adaptation(checkpoint),
+                       AdaptationSettings(steps: 10, learningRate: 0.01, gradientClip: stored.gradientClip, batchSize: stored.batchSize))
     }
 }

@@ -1,0 +1,116 @@
+import Recommender
+import Autograd
+import Dialogue
+import Foundation
+import MetaLearning
+import NN
+import Text
+
+/// A sentence for one action, with how it was made.
+public struct Realisation: Equatable, Sendable {
+    /// The sentence with names filled in.
+    public var text: String
+    /// The decoded (delexicalised) tokens.
+    public var decoded: [String]
+    /// True when the model's sentence carried exactly the right placeholder (so the names are right).
+    public var slotCorrect: Bool
+    /// True when the model's sentence was unusable and a template was used instead.
+    public var usedFallback: Bool
+}
+
+/// Renders CRS actions as sentences with the action-language Seq2Seq, then fills in the names.
+///
+/// The source is `actionSource(kind, context:)`; decoding is top-k sampling (k 3, temperature 0.5, seeded per call) so repeated
+/// questions vary, or greedy/beam. A decoded sentence without exactly one right placeholder (or with UNK or a
+/// stutter) is resampled, up to `attempts` times, then replaced by the kind's first template (counted in
+/// `Realisation.usedFallback`), so the user always sees the right names.
+public struct ActionRealiser: Sendable {
+    public let model: Seq2Seq
+    public let parameters: Parameters
+    public let encoder: ExampleEncoder
+    public var strategy: DecodingStrategy
+    /// Items named in a recommendation sentence.
+    public var listed: Int
+    /// Samples tried before the template stands in (top-k decoding).
+    public var attempts = 5
+
+    public init(model: Seq2Seq, parameters: Parameters, vocabulary: Vocabulary, format: DialogueFormat = DialogueFormat(),
+                strategy: DecodingStrategy = .topK(k: 3, temperature: 0.5), listed: Int = 3) {
+        self.model = model
+        self.parameters = parameters
+        self.encoder = ExampleEncoder(vocabulary: vocabulary, format: format)
+        self.strategy = strategy
+        self.listed = listed
+    }
+
+    /// The encoded source of an action kind in a context.
+    public func source(_ kind: ActionKind, context: AnswerContext) -> [Int] {
+        encoder.source(history: [actionSource(kind, context: context)], persona: [])
+    }
+
+    /// Decoded delexicalised tokens for a kind and context.
+    public func decode(_ kind: ActionKind, context: AnswerContext, seed: UInt64) -> [String] {
+        let best = model.generate(parameters: parameters, source: source(kind, context: context), strategy: strategy,
+                                  options: DecodingOptions(maxLength: 24, minLength: 3, seed: seed))[0]
+        return encoder.vocabulary.decode(best.tokens)
+    }
+
+    /// Is a decoded sentence usable: exactly the right placeholder, no UNK, no word said twice in a row
+    /// ("music music", a stutter sampling and small-data adaptation sometimes produce)?
+    public static func isUsable(_ tokens: [String], kind: ActionKind) -> Bool {
+        SlotFiller.isWellFormed(tokens, kind: kind) && !tokens.contains(Vocabulary.unk)
+            && !zip(tokens, tokens.dropFirst()).contains { $0 == $1 }
+    }
+
+    /// The sentence for `action` after an answer `context`: the first usable of up to `attempts` samples
+    /// (seeds seed, seed + 1, ...; one attempt for deterministic decoding), else the kind's first template.
+    public func realise(_ action: CRSAction, context: AnswerContext, dataset: CRSDataset, seed: UInt64) -> Realisation {
+        let kind = ActionKind.of(action, in: dataset)
+        let tries: Int
+        if case .topK = strategy { tries = attempts } else { tries = 1 }
+        var decoded: [String] = []
+        var usable = false
+        for attempt in 0..<tries {
+            decoded = decode(kind, context: context, seed: seed &+ UInt64(attempt) &* 7_919)
+            if Self.isUsable(decoded, kind: kind) {
+                usable = true
+                break
+            }
+        }
+        let tokens = usable ? decoded : Tokenizer().tokenize(ActionPairMiner.templates.first { $0.0 == kind }!.1)
+        let text = SlotFiller.fill(tokens, text: SlotFiller.slotText(action, dataset: dataset, listed: listed))
+        let correct = usable && SlotFiller.carriesNames(text, SlotFiller.requiredNames(action, dataset: dataset, listed: listed))
+        return Realisation(text: text, decoded: decoded, slotCorrect: correct, usedFallback: !usable)
+    }
+}
+
+extension ActionPair {
+    /// The pair as token ids the way `ActionRealiser` feeds the model (target cut to the format's limit).
+    public func encoded(with encoder: ExampleEncoder) -> EncodedExample {
+        EncodedExample(source: encoder.source(history: [source], persona: []),
+                       response: Array(encoder.vocabulary.encode(target.split(separator: " ").map(String.init))
+                        .prefix(encoder.format.maxResponseTokens)))
+    }
+}
+
+extension ActionRealiser {
+    /// The realiser of a trained action-language checkpoint, adapted first to a voice's style examples when
+    /// `style` is given (lines `ask|recommend TAB name TAB sentence`): plain SGD over the delexicalised examples in
+    /// every answer context, the PAML inner loop.
+    public init(checkpoint: DialogueCheckpoint, strategy: DecodingStrategy, style: URL?, styleSteps: Int, styleLearningRate: Float,
+                log: (String) -> Void) throws {
+        var parameters = checkpoint.parameters
+        if let style {
+            let encoder = ExampleEncoder(vocabulary: checkpoint.vocabulary, format: checkpoint.config.format)
+            let pairs = try ActionPairMiner.styleExamples(style)
+            guard !pairs.isEmpty else { throw TextError(file: style.path, "no style examples") }
+            let start = Date()
+            parameters = try KShotProtocol(steps: styleSteps, learningRate: styleLearningRate)
+                .adapt(model: checkpoint.model, parameters: parameters, support: pairs.map { $0.encoded(with: encoder) })
+            log("adapted to \(pairs.count / AnswerContext.allCases.count) style examples of \(style.path) in "
+                + String(format: "%.1f s", Date().timeIntervalSince(start)))
+        }
+        self.init(model: checkpoint.model, parameters: parameters, vocabulary: checkpoint.vocabulary,
+                  format: checkpoint.config.format, strategy: strategy)
+    }
+}
