@@ -31,14 +31,7 @@ public struct CRSExperimentConfig: Codable, Sendable {
     }
 
     public func training(transGate: Bool, embedding: Int = 64) -> CRSTrainingConfig {
-        var c = CRSTrainingConfig()
-        c.model.width = width
-        c.model.hidden = hidden
-        c.model.embedding = embedding
-        c.model.transGate = transGate
-        c.globalBatch = globalBatch
-        c.seed = trainSeed
-        return c
+        CRSTrainingConfig(width: width, hidden: hidden, embedding: embedding, transGate: transGate, globalBatch: globalBatch, seed: trainSeed)
     }
 }
 

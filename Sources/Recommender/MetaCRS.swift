@@ -45,6 +45,16 @@ public struct CRSTrainingConfig: Codable, Equatable, Sendable {
     public var seed: UInt64 = 1
 
     public init() {}
+
+    /// The defaults with the sizes and seed a command chooses.
+    public init(width: Int, hidden: Int, embedding: Int, transGate: Bool, globalBatch: Int, seed: UInt64) {
+        model.width = width
+        model.hidden = hidden
+        model.embedding = embedding
+        model.transGate = transGate
+        self.globalBatch = globalBatch
+        self.seed = seed
+    }
 }
 
 /// What is trained.
