@@ -62,6 +62,6 @@ let package = Package(
         .testTarget(name: "RecommenderTests", dependencies: ["Recommender", "TestSupport"]),
         .testTarget(name: "SpokenRecommenderTests", dependencies: ["SpokenRecommender", "TestSupport"]),
         .testTarget(name: "MetaLearningTests", dependencies: ["MetaLearning", "TestSupport"]),
-        .testTarget(name: "pamlTests", dependencies: ["paml"]),
+        .testTarget(name: "pamlTests", dependencies: ["paml", "TestSupport"]),
     ]
 )

@@ -55,3 +55,15 @@ public enum MiniLMLocation {
         return names.filter { $0.hasPrefix(prefix) }.sorted(by: >)
     }
 }
+
+extension MiniLMLocation {
+    /// The all-MiniLM-L6-v2 folder: `explicit` if given, else `find()`; otherwise an error that names where it looked,
+    /// starting with `purpose` (the option that needs it).
+    public static func folder(_ explicit: String?, neededFor purpose: String? = nil) throws -> URL {
+        if let explicit { return URL(fileURLWithPath: explicit) }
+        guard let found = find() else {
+            throw TextError(file: "all-MiniLM-L6-v2", (purpose.map { "\($0): " } ?? "") + "not found; looked in \(searchedFolders())")
+        }
+        return found
+    }
+}

@@ -76,7 +76,7 @@ struct KShotCommand: ParsableCommand {
         let result = try KShotExperiment(config: config).run(progress: { print($0) })
         // Written only after every measurement succeeded and is finite, so a failed run never replaces a table.
         let files = try KShotExperiment.reportFiles(config: config, result: result, command: commandLine())
-        try writeReport(files, config: config, to: folder)
+        try writeReport(files, config: config, to: folder, job: "kshot")
     }
 
     /// The library config, with paths resolved the way the tool finds shipped files.
@@ -91,7 +91,7 @@ struct KShotCommand: ParsableCommand {
         (config.tuneLr, config.tunePersonas, config.bleuTurns) = (tuneLr, tunePersonas, bleuTurns)
         if !noConsistency {
             config.nliCheckpoint = resolvedInput(nliCheckpoint).path
-            config.minilm = try miniLMFolder(minilm, neededFor: "C (--no-consistency skips it)").path
+            config.minilm = try MiniLMLocation.folder(minilm, neededFor: "C (--no-consistency skips it)").path
         }
         return config
     }

@@ -68,20 +68,3 @@ enum OptionCheck {
         try checked(option) { try Check.finite(value, option, from: lower, to: upper) }
     }
 }
-
-/// The command as typed, quoted where needed, for reports.
-func commandLine() -> String {
-    "paml " + CommandLine.arguments.dropFirst().map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
-}
-
-/// Writes report files (name -> contents) into `folder`, each atomically, plus the job's config as
-/// `<job>-config.json` next to them.
-func writeReport<Config: Encodable>(_ files: [String: Data], config: Config, to folder: URL, job: String = "kshot") throws {
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    for (name, data) in files.merging(["\(job)-config.json": try encoder.encode(config)], uniquingKeysWith: { a, _ in a }) {
-        try data.write(to: folder.appendingPathComponent(name), options: .atomic)
-    }
-    print("wrote " + files.keys.sorted().map { "\(folder.path)/\($0)" }.joined(separator: ", ") + ", \(job)-config.json")
-}

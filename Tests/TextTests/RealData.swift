@@ -1,14 +1,13 @@
 import Foundation
 import XCTest
+import TestSupport
 import Text
 
 /// The real corpora at ../shared/corpora (or $PAML_DATA); tests on them skip only when the folder is absent.
 enum RealData {
+    /// The one corpora finder (`TestSupport.Corpora`), or its default location when absent (tests then skip).
     static var root: CorpusRoot {
-        if ProcessInfo.processInfo.environment["PAML_DATA"] != nil { return CorpusRoot() }
-        // Package root = three levels above this file (Tests/TextTests/RealData.swift).
-        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return CorpusRoot(explicit: packageRoot.appendingPathComponent("../shared/corpora").standardizedFileURL.path)
+        CorpusRoot(explicit: (Corpora.root ?? URL(fileURLWithPath: "../shared/corpora")).path)
     }
 
     static func file(_ relative: String) throws -> URL {

@@ -29,7 +29,7 @@ final class NLICommandTests: XCTestCase {
             XCTAssertTrue(Paml.message(for: error).contains("--trained-layers 9"), Paml.message(for: error))
         }
         XCTAssertThrowsError(try Paml.parseAsRoot(["nli", "evaluate", "--on", "dev", "--data", data])) { error in
-            XCTAssertTrue(Paml.message(for: error).contains("test or validation"), Paml.message(for: error))
+            XCTAssertTrue(Paml.message(for: error).contains("'persona-test'"), Paml.message(for: error))
         }
     }
 

@@ -1,16 +1,13 @@
 import ArgumentParser
 import Foundation
 import Recommender
+import TestSupport
 import XCTest
 @testable import paml
 
 /// `paml recommend --interactive` on a scripted standard input, and the help of the language subcommands.
 final class RecommendLanguageCommandTests: XCTestCase {
-    var corpora: String? {
-        let environment = ProcessInfo.processInfo.environment["PAML_DATA"]
-        return [environment, "../shared/corpora", "/work/shared/corpora"].compactMap { $0 }
-            .first { FileManager.default.fileExists(atPath: $0 + "/crs/lastfm/item_names.json") }
-    }
+    var corpora: String? { Corpora.crs("lastfm").map { $0.deletingLastPathComponent().deletingLastPathComponent().path } }
 
     func testHelpDescribesTheInteractiveMode() {
         let parent = Paml.helpMessage(for: RecommendCommand.self)
@@ -26,7 +23,7 @@ final class RecommendLanguageCommandTests: XCTestCase {
         let folder = FileManager.default.temporaryDirectory.path
         XCTAssertThrowsError(try Paml.parseAsRoot(["recommend", "--interactive", "--data", folder,
                                                    "--speech-decoding", "nucleus"])) { error in
-            XCTAssertTrue(Paml.message(for: error).contains("top-k, greedy or beam"), Paml.message(for: error))
+            XCTAssertTrue(Paml.message(for: error).contains("'top-k', 'greedy' or 'beam'"), Paml.message(for: error))
         }
     }
 

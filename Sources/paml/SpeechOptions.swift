@@ -1,0 +1,66 @@
+import ArgumentParser
+import Dialogue
+import Foundation
+import NLI
+import Recommender
+import SpokenRecommender
+import Text
+
+/// How system sentences are produced and replies read.
+struct SpeechOptions: ParsableArguments {
+    @Option(help: "Action-language model (from `paml recommend train-language`); `templates` = fixed templates.")
+    var languageCheckpoint = "Checkpoints/crs-language"
+    @Option(help: "Style examples (ask|recommend TAB name TAB sentence lines): the model adapts to them first (PAML inner-loop SGD).")
+    var style: String?
+    @Option(help: "Style adaptation: SGD passes over the style examples.") var styleSteps = 10
+    @Option(help: "Style adaptation: SGD learning rate.") var styleLr: Float = 0.03
+    enum SpeechDecoding: String, ExpressibleByArgument, CaseIterable { case topK = "top-k", greedy, beam }
+    @Option(help: "Decoding of system sentences: top-k (varied), greedy or beam.") var speechDecoding: SpeechDecoding = .topK
+    @Option(help: "k of top-k sampling of system sentences.") var speechTopK = 3
+    @Option(help: "Temperature of top-k sampling of system sentences.") var speechTemperature: Float = 0.5
+    @Flag(help: "Read replies with the rules only (no NLI model for unclear replies).") var rulesOnly = false
+    @Option(help: "NLI checkpoint that reads replies the rules leave unclear.") var nliCheckpoint = "Checkpoints/nli"
+    @Option(help: "all-MiniLM-L6-v2 model folder (the NLI model's frozen blocks). Default: $PAML_MINILM_DIR or the pip package.")
+    var minilm: String?
+
+    func validate() throws {
+        try OptionCheck.within(styleSteps, 0...1000, "--style-steps")
+        try OptionCheck.finite(styleLr, "--style-lr", from: 0, to: 10)
+        try OptionCheck.within(speechTopK, 1...1000, "--speech-top-k")
+        try OptionCheck.positive(speechTemperature, "--speech-temperature", upTo: 100)
+    }
+
+    var strategy: DecodingStrategy {
+        switch speechDecoding {
+        case .greedy: return .greedy
+        case .beam: return .beam(size: 4)
+        case .topK: return .topK(k: speechTopK, temperature: speechTemperature)
+        }
+    }
+
+    /// The realiser (nil for `templates`), adapted to the style file when one is given.
+    func realiser(log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) throws -> ActionRealiser? {
+        guard languageCheckpoint != "templates" else { return nil }
+        return try ActionRealiser(checkpoint: try DialogueCheckpoint(folder: resolvedInput(languageCheckpoint)), strategy: strategy,
+                                  style: style.map { URL(fileURLWithPath: $0) }, styleSteps: styleSteps, styleLearningRate: styleLr, log: log)
+    }
+
+    /// The reply reader: rules, plus NLI when the checkpoint and MiniLM are found (else rules only, said on stderr).
+    func reader(log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) throws -> ReplyReader {
+        if rulesOnly { return ReplyReader() }
+        let nliFolder = resolvedInput(nliCheckpoint)
+        guard FileManager.default.fileExists(atPath: nliFolder.appendingPathComponent("config.json").path),
+              let pretrained = minilm.map({ URL(fileURLWithPath: $0) }) ?? MiniLMLocation.find() else {
+            log("reply reader: rules only (NLI checkpoint \(nliCheckpoint) or all-MiniLM-L6-v2 not found)")
+            return ReplyReader()
+        }
+        return ReplyReader(nli: try NLIModel(checkpoint: nliFolder, pretrained: pretrained))
+    }
+}
+
+/// Loads a CRS dataset and its simulator with the popularity candidate order.
+func loadSimulator(_ data: DataOptions, dataset: String, maxTurns: Int) throws -> UserSimulator {
+    let d = try CRSDataset.load(directory: data.corpusRoot.file("crs/\(dataset)"))
+    return UserSimulator(dataset: d, source: .sampled, maxTurns: maxTurns,
+                         itemOrder: d.popularityOrder(users: d.trainUsers))
+}
