@@ -11,8 +11,8 @@ struct Paml: ParsableCommand {
         commandName: "paml",
         abstract: "Persona-agnostic meta-learned dialogue (PAML) and a meta-learned conversational recommender.",
         discussion: """
-        Data is read from --data, or the PAML_DATA environment variable, or ../shared/corpora. Jobs use 2 threads \
-        (PAML_THREADS sets another count).
+        Data is read from --data, or the PAML_DATA environment variable, or ../shared/corpora. Jobs use 2 threads; \
+        `paml --threads N <command>` (or PAML_THREADS) sets another count.
         Trained models ship in Checkpoints/; results and how to rerun them are in Evaluation/. Shipped files are \
         found from any folder (set PAML_HOME to the package folder to choose which); commands write under runs/ \
         by default and write into Checkpoints/ or Evaluation/ only with --out and --force.
@@ -25,11 +25,20 @@ struct Paml: ParsableCommand {
     /// Errors become one line on stderr and a non-zero exit; Foundation's file errors are reworded first.
     static func main() {
         setvbuf(stdout, nil, _IOLBF, 0)
-        // One place for the thread count of every job (the machines this targets have 2 cores); the benchmarks'
-        // own --threads override it for their measurements.
-        setBLASThreads(ProcessInfo.processInfo.environment["PAML_THREADS"].flatMap(Int.init).map { min(max($0, 1), 256) } ?? 2)
         do {
-            var command = try parseAsRoot()
+            var arguments = Array(CommandLine.arguments.dropFirst())
+            // One place for the thread count of every job: `paml --threads N <command> ...`, else $PAML_THREADS,
+            // else 2 (the machines this targets have 2 cores). The benchmarks' own --threads set their measurements.
+            var threads = ProcessInfo.processInfo.environment["PAML_THREADS"].flatMap(Int.init) ?? 2
+            if arguments.first == "--threads" {
+                guard arguments.count >= 2, let n = Int(arguments[1]), (1...256).contains(n) else {
+                    throw ValidationError("--threads needs a whole number in 1...256 before the command, e.g. paml --threads 2 train")
+                }
+                threads = n
+                arguments.removeFirst(2)
+            }
+            setBLASThreads(min(max(threads, 1), 256))
+            var command = try parseAsRoot(arguments)
             try command.run()
         } catch {
             exit(withError: readable(error))

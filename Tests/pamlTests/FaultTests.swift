@@ -144,6 +144,15 @@ final class FaultTests: XCTestCase {
         assertRefused(outcome, "the adaptation loss became non-finite")
     }
 
+    /// `paml --threads N <command>` sets the thread count of any command; a bad N is a message, not a trap.
+    func testGlobalThreadsOption() throws {
+        let ok = try paml(["--threads", "1", "--version"])
+        XCTAssertEqual(ok.status, 0, ok.error)
+        XCTAssertTrue(ok.output.contains("paml "), ok.output)
+        assertRefused(try paml(["--threads", "0", "data", "stats"]), "--threads needs a whole number in 1...256")
+        assertRefused(try paml(["--threads", "many", "data", "stats"]), "--threads needs a whole number")
+    }
+
     /// `adapt` never writes over a model or a run.
     func testAdaptRefusesAFolderThatHoldsAModel() throws {
         let model = try damagedModel("target") { _ in }
