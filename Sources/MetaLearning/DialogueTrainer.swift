@@ -263,11 +263,12 @@ public struct DialogueTrainer {
 
     /// Meta-training with MAML over meta-train personas (PAML). Each meta-iteration samples
     /// `maml.metaBatchSize` personas; a persona's shuffled dialogues are split into support (inner SGD:
-    /// the first `supportDialogues`, or half when nil) and query (meta-loss: the rest). Validation: k-shot
+    /// the first `supportDialogues`, or half when nil) and query (meta-loss: the next `queryDialogues`, or all the
+    /// rest when nil; the release uses 1 support and 1 query dialogue). Validation: k-shot
     /// adapted perplexity on meta-valid personas for each k of `validation.shots`; the best checkpoint is
     /// the one with the lowest geometric mean over those k.
     public func trainPAML(initial: Parameters, maml mamlConfig: MAMLConfig, options: TrainingOptions,
-                          validation: KShotProtocol, supportDialogues: Int? = nil) throws -> Parameters {
+                          validation: KShotProtocol, supportDialogues: Int? = nil, queryDialogues: Int? = nil) throws -> Parameters {
         var parameters = initial
         var optimizer = Adam(learningRate: mamlConfig.outerLearningRate)
         var progress = try resume(&parameters, &optimizer, options: options)
@@ -289,7 +290,8 @@ public struct DialogueTrainer {
                     let examples = Array(sides.joined().shuffled(using: &rng).prefix(options.batchSize))
                     return Seq2SeqBatch(sources: examples.map(\.source), responses: examples.map(\.response))
                 }
-                return MetaTask(support: [batch(dialogues[..<supportCount])], query: [batch(dialogues[supportCount...])])
+                let queryEnd = min(dialogues.count, supportCount + max(1, queryDialogues ?? dialogues.count))
+                return MetaTask(support: [batch(dialogues[..<supportCount])], query: [batch(dialogues[supportCount..<queryEnd])])
             }
             let outcomes = maml.metaStep(&parameters, tasks: tasks, optimizer: &optimizer,
                                          seed: options.seed &+ UInt64(progress.step))

@@ -74,6 +74,8 @@ struct TrainCommand: ParsableCommand {
     var innerGradientClip: Float = 0
     @Option(help: "PAML support dialogues per persona and meta-task (default: half of the persona's dialogues).")
     var supportDialogues: Int?
+    @Option(help: "PAML query dialogues per persona and meta-task (default: all the others; the release uses 1).")
+    var queryDialogues: Int?
 
     var outFolder: String { out ?? "runs/\(system.rawValue)" }
 
@@ -120,7 +122,8 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--inner-gradient-clip works with first-order and reptile; second-order differentiates unclipped steps")
         }
         try OptionCheck.within(innerSteps, 1...100, "--inner-steps")
-        if let supportDialogues, supportDialogues < 1 { throw ValidationError("--support-dialogues must be at least 1") }
+        if let supportDialogues { try OptionCheck.within(supportDialogues, 1...1000, "--support-dialogues") }
+        if let queryDialogues { try OptionCheck.within(queryDialogues, 1...1000, "--query-dialogues") }
         if validationShots.isEmpty || validationShots.contains(where: { !(0...1000).contains($0) }) {
             throw ValidationError("--validation-shots needs one or more k in 0...1000")
         }
@@ -150,7 +153,7 @@ struct TrainCommand: ParsableCommand {
                                            batchSize: batchSize, gradientClip: innerGradientClip,
                                            maxPersonas: validationPersonas, heldOutPerPersona: 2)
             _ = try trainer.trainPAML(initial: initial, maml: maml, options: options, validation: validation,
-                                      supportDialogues: supportDialogues)
+                                      supportDialogues: supportDialogues, queryDialogues: queryDialogues)
         }
         print("saved \(outFolder) (resumable) and \(outFolder)/best (best validation)")
     }
