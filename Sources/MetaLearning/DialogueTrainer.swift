@@ -100,8 +100,9 @@ struct TrainingProgress {
 
     /// "learningRate 0.001 (was 0.01)" for each saved setting that differs from `now`.
     static func changedSettings(saved: [String: String], now: TrainingOptions) -> [String] {
-        settings(now).keys.sorted().compactMap { key in
-            guard let old = saved[key], let new = settings(now)[key], old != new else { return nil }
+        let current = settings(now)
+        return current.keys.sorted().compactMap { key in
+            guard let old = saved[key], let new = current[key], old != new else { return nil }
             return "\(key.dropFirst(5)) \(new) (was \(old))"
         }
     }

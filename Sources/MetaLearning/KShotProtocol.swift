@@ -85,7 +85,8 @@ public struct KShotProtocol: Sendable, ValidatedConfig {
     /// BLEU and consistency C).
     public func evaluate(model: Seq2Seq, parameters: Parameters, personas: [EncodedPersona], k: Int,
                          inspect: ((Parameters, EncodedPersona, Int) throws -> Void)? = nil) throws -> Result {
-        var total = 0.0, count = 0, used = 0, heldOut = 0, skipped = 0
+        var accumulator = PerplexityAccumulator()
+        var used = 0, heldOut = 0, skipped = 0
         for persona in personas.prefix(maxPersonas ?? personas.count) {
             guard persona.dialogues.count >= k + 1 else { skipped += 1; continue }
             used += 1
@@ -96,12 +97,11 @@ public struct KShotProtocol: Sendable, ValidatedConfig {
                 let batches = makeBatches(persona.dialogues[held], batchSize: 64, shuffleSeed: nil)
                 let result = perplexity(model, adapted, batches: batches)
                 try inspect?(adapted, persona, held)
-                total += result.nll
-                count += result.tokens
+                accumulator.accumulate(nll: result.nll, tokens: result.tokens)
                 heldOut += 1
             }
         }
-        return Result(k: k, perplexity: count > 0 ? exp(total / Double(count)) : .nan, negativeLogLikelihood: total,
-                      tokens: count, personas: used, heldOutDialogues: heldOut, skippedPersonas: skipped)
+        return Result(k: k, perplexity: accumulator.measure() ?? .nan, negativeLogLikelihood: accumulator.totalNLL,
+                      tokens: accumulator.tokenCount, personas: used, heldOutDialogues: heldOut, skippedPersonas: skipped)
     }
 }

@@ -116,7 +116,6 @@ public struct ConsistencyScorer {
         return out
     }
 
-    /// Mean C over utterances (0 for none): Σ C / count.
     /// `score` in chunks of `chunk` utterances, calling `progress(done, total)` after each: the same labels,
     /// for long transcripts whose user wants to see that scoring moves.
     public func score(_ items: [(utterance: String, persona: [String])], chunk: Int,
@@ -142,6 +141,7 @@ public struct ConsistencyScorer {
         return (speakers, groups)
     }
 
+    /// Mean C over utterances (0 for none): Σ C / count.
     public static func meanScore(_ scored: [UtteranceConsistency]) -> Double {
         scored.isEmpty ? 0 : Double(scored.reduce(0) { $0 + $1.score }) / Double(scored.count)
     }

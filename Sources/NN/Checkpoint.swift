@@ -150,10 +150,10 @@ public struct Checkpoint {
         do {
             try requireFinite(parameters, file: folder.appendingPathComponent(weightsName))
             let weightsURL = folder.appendingPathComponent(weightsName)
-            try SafeTensors.write(parameters, metadata: ["paml.formatVersion": "\(formatVersion)", "paml.kind": kind],
-                                  to: weightsURL)
+            let checksum = try SafeTensors.write(parameters, metadata: ["paml.formatVersion": "\(formatVersion)", "paml.kind": kind],
+                                                 to: weightsURL)
             written.append(weightsURL)
-            manifest["weightsChecksum"] = CRC32.tag(try Data(contentsOf: weightsURL))
+            manifest["weightsChecksum"] = CRC32.tag(checksum)
             if let optimizer, let optimizerName {
                 let url = folder.appendingPathComponent(optimizerName)
                 try SafeTensors.write(optimizer.slots, metadata: ["paml.optimizer": optimizer.kind, "paml.step": "\(optimizer.step)"],
@@ -249,15 +249,15 @@ public struct Checkpoint {
             throw CheckpointError.badConfig(file: manifestURL, reason: "no \"weights\" file name")
         }
 
-        // Structure first (the most specific message), then the checksum, then the values.
-        var parameters = try SafeTensors.read(weightsURL, accepting: [.f32]).parameters
+        // The file is read once; structure first (the most specific message), then the checksum, then the values.
+        let bytes: Data
+        do { bytes = try Data(contentsOf: weightsURL, options: .mappedIfSafe) } catch {
+            throw CheckpointError.unreadable(file: weightsURL, reason: error.localizedDescription)
+        }
+        var parameters = try SafeTensors.parse(bytes, file: weightsURL, accepting: [.f32]).parameters
         if let expected = manifest["weightsChecksum"] {
             guard let expected = expected as? String else {
                 throw CheckpointError.badConfig(file: manifestURL, reason: "\"weightsChecksum\" must be a string like crc32:0123abcd")
-            }
-            let bytes: Data
-            do { bytes = try Data(contentsOf: weightsURL) } catch {
-                throw CheckpointError.unreadable(file: weightsURL, reason: error.localizedDescription)
             }
             let found = CRC32.tag(bytes)
             guard found == expected else { throw CheckpointError.checksumMismatch(file: weightsURL, found: found, expected: expected) }

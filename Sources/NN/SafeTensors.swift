@@ -246,8 +246,10 @@ public enum SafeTensors {
         return scalars
     }
 
-    /// Writes `parameters` as F32 tensors, in order, with `metadata`, atomically replacing `url`.
-    public static func write(_ parameters: Parameters, metadata: [String: String] = [:], to url: URL) throws {
+    /// Writes `parameters` as F32 tensors, in order, with `metadata`, atomically replacing `url`. Returns the
+    /// CRC-32 of the bytes written (what a checkpoint's config.json records), computed as they are written.
+    @discardableResult
+    public static func write(_ parameters: Parameters, metadata: [String: String] = [:], to url: URL) throws -> UInt32 {
         for name in parameters.names where name.isEmpty || name == "__metadata__" {
             throw CheckpointError.writeFailed(file: url, reason: "tensor name '\(name)' is reserved or empty")
         }
@@ -270,11 +272,16 @@ public enum SafeTensors {
         var headerBytes = Data(header.utf8)
         headerBytes.append(contentsOf: [UInt8](repeating: UInt8(ascii: " "), count: (8 - headerBytes.count % 8) % 8))
 
+        var crc = CRC32.Running()
         try writeAtomically(to: url) { handle in
+            func write(_ bytes: Data) throws {
+                crc.add(bytes)
+                try handle.write(contentsOf: bytes)
+            }
             var prefix = Data()
             withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { prefix.append(contentsOf: $0) }
-            try handle.write(contentsOf: prefix)
-            try handle.write(contentsOf: headerBytes)
+            try write(prefix)
+            try write(headerBytes)
             for (_, tensor) in parameters {
                 let bytes = tensor.scalars.withUnsafeBufferPointer { buffer in
                     var chunk = Data(count: 4 * buffer.count)
@@ -285,9 +292,10 @@ public enum SafeTensors {
                     }
                     return chunk
                 }
-                try handle.write(contentsOf: bytes)
+                try write(bytes)
             }
         }
+        return crc.value
     }
 
     /// A JSON string literal.

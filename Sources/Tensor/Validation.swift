@@ -1,8 +1,8 @@
 import Foundation
 
-/// A setting outside the values it may take. Every config of the library throws it from `validate()`
-/// (called by its initialiser where it has one, and on every checkpoint load), so the command line and a
-/// checkpoint's config.json get the same one-line message naming the field and the allowed values.
+/// A setting outside the values it may take. Every config of the library throws it from `validate()` (called by
+/// the command line before a job runs, by the jobs that take a config, and on every checkpoint load), so the
+/// command line and a checkpoint's config.json get the same one-line message naming the field and the allowed values.
 public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The setting, as the config names it (`transformer.heads`, `learningRate`).
     public var field: String
@@ -71,17 +71,32 @@ public enum CRC32 {
     }
 
     public static func checksum(_ data: Data) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
-            table.withUnsafeBufferPointer { table in
-                for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+        var running = Running()
+        running.add(data)
+        return running.value
+    }
+
+    /// A checksum over bytes that arrive in pieces (a file as it is written): the same value as `checksum` of
+    /// the pieces joined.
+    public struct Running {
+        private var crc: UInt32 = 0xFFFF_FFFF
+        public init() {}
+
+        public mutating func add(_ data: Data) {
+            data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+                table.withUnsafeBufferPointer { table in
+                    for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+                }
             }
         }
-        return crc ^ 0xFFFF_FFFF
+
+        public var value: UInt32 { crc ^ 0xFFFF_FFFF }
+        public var tag: String { CRC32.tag(value) }
     }
 
     /// "crc32:" and eight lower-case hex digits, the form config.json stores.
-    public static func tag(_ data: Data) -> String { "crc32:" + String(format: "%08x", checksum(data)) }
+    public static func tag(_ data: Data) -> String { tag(checksum(data)) }
+    public static func tag(_ value: UInt32) -> String { "crc32:" + String(format: "%08x", value) }
 }
 
 /// An exclusive lock on an output folder (`<folder>/.lock`, flock(2)), held while a job writes there, so two

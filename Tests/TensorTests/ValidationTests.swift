@@ -10,6 +10,11 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(CRC32.tag(Data("123456789".utf8)), "crc32:cbf43926")
         // zlib.crc32(b"The quick brown fox jumps over the lazy dog") = 0x414fa339
         XCTAssertEqual(CRC32.checksum(Data("The quick brown fox jumps over the lazy dog".utf8)), 0x414F_A339)
+        // In pieces, as a writer feeds it: the same value as in one piece.
+        var running = CRC32.Running()
+        for piece in ["The quick ", "", "brown fox jumps", " over the lazy dog"] { running.add(Data(piece.utf8)) }
+        XCTAssertEqual(running.value, 0x414F_A339)
+        XCTAssertEqual(running.tag, "crc32:414fa339")
     }
 
     func testChecksNameTheFieldAndRange() {
