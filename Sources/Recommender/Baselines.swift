@@ -212,3 +212,12 @@ public struct CRSMetrics: Equatable, Sendable {
         return (Double(successes) / n, Double(turns) / n, reward / n)
     }
 }
+
+extension Array where Element == CRSMetrics {
+    /// The sum over entries (users).
+    public func merged() -> CRSMetrics {
+        var total = CRSMetrics()
+        for m in self { total.merge(m) }
+        return total
+    }
+}

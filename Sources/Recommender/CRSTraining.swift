@@ -21,6 +21,12 @@ public struct CRSPolicyCheckpointConfig: Codable, Equatable, Sendable, Validated
         try Check.within(training.globalBatch, 1...100_000, "training.globalBatch")
         try Check.positive(training.metaLearningRate, "training.metaLearningRate", upTo: 10)
         try Check.finite(training.localLearningRate, "training.localLearningRate", from: 0, to: 10)
+        try Check.within(training.adaptationChunk, 1...1000, "training.adaptationChunk")
+        try Check.finite(training.identificationWeight, "training.identificationWeight", from: 0, to: 100)
+        if training.explorerReward == .informationGain && model.hidden != model.embedding {
+            throw ConfigError(field: "training.model.hidden", value: "\(model.hidden)",
+                              allowed: "equal to training.model.embedding (\(model.embedding)) for the information-gain explorer (h . e_u)")
+        }
     }
 
     public var dataset: String
@@ -50,7 +56,8 @@ extension MetaCRS {
     /// Loads a policy checkpoint strictly (names and shapes from its own config); returns the
     /// parameters, the config, the saved step and the optimizer state.
     public static func loadPolicy(from folder: URL) throws
-        -> (parameters: Parameters, config: CRSPolicyCheckpointConfig, step: Int, optimizer: OptimizerState?)
+        -> (parameters: Parameters, config: CRSPolicyCheckpointConfig, step: Int, optimizer: OptimizerState?,
+            metadata: [String: String])
     {
         let (config, checkpoint) = try Checkpoint.load(from: folder, as: CRSPolicyCheckpointConfig.self,
                                                        kind: checkpointKind) { c in
@@ -65,7 +72,7 @@ extension MetaCRS {
         guard let step = checkpoint.metadata["step"].flatMap(Int.init) else {
             throw CheckpointError.badConfig(file: folder.appendingPathComponent("config.json"), reason: "metadata has no integer \"step\"")
         }
-        return (checkpoint.parameters, config, step, checkpoint.optimizer)
+        return (checkpoint.parameters, config, step, checkpoint.optimizer, checkpoint.metadata)
     }
 
     /// Trains `learner` for steps (resuming at `start` when given: parameters, Adam state, steps done),
@@ -75,14 +82,14 @@ extension MetaCRS {
     public func train(
         _ learner: CRSLearner, steps: Int, dataset: String, start: (Parameters, OptimizerState?, Int)? = nil,
         folder: URL? = nil, saveEvery: Int = 50, metadata: [String: String] = [:],
-        report: ((CRSTrainingReport) -> Void)? = nil
+        report: ((CRSTrainingReport) -> Void)? = nil, afterStep: (Int, Parameters) throws -> Void = { _, _ in }
     ) throws -> Parameters {
         var parameters = start?.0 ?? initialParameters(learner)
         var adam = Adam(learningRate: config.metaLearningRate, weightDecay: config.l2)
         if let state = start?.1 { try adam.restore(state) }
         let users = eligible(simulator.dataset.trainUsers)
         precondition(!users.isEmpty, "no training user has interactions")
-        let perStep = learner == .metacrs ? config.usersPerMetaEpoch : config.globalBatch
+        let perStep = learner == .global ? config.globalBatch : config.usersPerMetaEpoch
         func save(_ step: Int) throws {
             guard let folder else { return }
             try Checkpoint.save(parameters: parameters,
@@ -103,6 +110,7 @@ extension MetaCRS {
                                       meanReturn: traces.reduce(0.0) { $0 + Double($1.totalReward) } / n,
                                       successRate: Double(traces.filter(\.succeeded).count) / n, episodes: traces.count))
             if step % saveEvery == 0 || step == steps { try save(step) }
+            try afterStep(step, parameters)
         }
         return parameters
     }

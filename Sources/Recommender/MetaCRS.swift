@@ -43,8 +43,51 @@ public struct CRSTrainingConfig: Codable, Equatable, Sendable {
     /// Gradient global-norm clip.
     public var clip: Float = 5
     public var seed: UInt64 = 1
+    /// The explorer's reward: ours (.identification: a confirmed attribute or accepted item) or the
+    /// paper's (.informationGain).
+    public var explorerReward: CRSRewardKind = .identification
+    /// μ, the weight of the paper's user-identification loss on the explorer's state (0 = off).
+    public var identificationWeight: Float = 0
+    /// The task policy starts from the explorer's last hidden state h_e (the paper's Algorithm 1);
+    /// false: from zeros.
+    public var handOffExplorerState = false
 
     public init() {}
+
+    /// The paper's MetaCRS: its network (no m, no β, no accepted-item GRU input), the information-gain
+    /// explorer with the identification loss, h_e handed to the task policy, one local SGD step per
+    /// adaptation episode.
+    public var paperForm: CRSTrainingConfig {
+        var c = self
+        c.model = model.paperForm
+        c.explorerReward = .informationGain
+        c.identificationWeight = 1
+        c.handOffExplorerState = true
+        c.adaptationChunk = 1
+        return c
+    }
+
+    /// Checkpoints written before the paper-form switches existed used ours.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.decode(CRSModelConfig.self, forKey: .model)
+        gamma = try c.decode(Float.self, forKey: .gamma)
+        metaLearningRate = try c.decode(Float.self, forKey: .metaLearningRate)
+        l2 = try c.decode(Float.self, forKey: .l2)
+        localLearningRate = try c.decode(Float.self, forKey: .localLearningRate)
+        explorationEpisodes = try c.decode(Int.self, forKey: .explorationEpisodes)
+        adaptationEpisodes = try c.decode(Int.self, forKey: .adaptationEpisodes)
+        queryEpisodes = try c.decode(Int.self, forKey: .queryEpisodes)
+        adaptationChunk = try c.decode(Int.self, forKey: .adaptationChunk)
+        usersPerMetaEpoch = try c.decode(Int.self, forKey: .usersPerMetaEpoch)
+        globalBatch = try c.decode(Int.self, forKey: .globalBatch)
+        recommenderWeight = try c.decode(Float.self, forKey: .recommenderWeight)
+        clip = try c.decode(Float.self, forKey: .clip)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        explorerReward = try c.decodeIfPresent(CRSRewardKind.self, forKey: .explorerReward) ?? .identification
+        identificationWeight = try c.decodeIfPresent(Float.self, forKey: .identificationWeight) ?? 0
+        handOffExplorerState = try c.decodeIfPresent(Bool.self, forKey: .handOffExplorerState) ?? false
+    }
 
     /// The defaults with the sizes and seed a command chooses.
     public init(width: Int, hidden: Int, embedding: Int, transGate: Bool, globalBatch: Int, seed: UInt64) {
@@ -63,6 +106,9 @@ public enum CRSLearner: String, Codable, CaseIterable, Sendable {
     case global
     /// Task + explorer networks, meta-trained over users.
     case metacrs
+    /// The control that separates memory from meta-learning: the task network alone, REINFORCE on chains
+    /// of one user's episodes with the memory (GRU state, m, β's evidence) carried, no local adaptation.
+    case globalMemory = "global-memory"
 }
 
 /// How a method meets a test user before its query episodes.
@@ -74,14 +120,18 @@ public struct CRSProtocol: Equatable, Sendable {
     public var stepEvery = 5
     /// Carry the user memory across episodes (false: reset before every episode, as the global policy was trained).
     public var carryMemory = true
+    /// Episode number of the first adaptation episode; nil = right after the exploration episodes. 0 lets a
+    /// method without an explorer adapt on all 15 support sessions, as the paper's UR-FT and UR-IA do.
+    public var adaptationStart: Int?
 
     public init(explore: Bool = false, adaptationEpisodes: Int = 0, adaptSteps: Bool = false, stepEvery: Int = 5,
-                carryMemory: Bool = true) {
+                carryMemory: Bool = true, adaptationStart: Int? = nil) {
         self.explore = explore
         self.adaptationEpisodes = adaptationEpisodes
         self.adaptSteps = adaptSteps
         self.stepEvery = stepEvery
         self.carryMemory = carryMemory
+        self.adaptationStart = adaptationStart
     }
 }
 
@@ -90,6 +140,8 @@ public struct MetaCRS: Sendable {
     public let simulator: UserSimulator
     public let embeddings: CRSEmbeddings
     public let config: CRSTrainingConfig
+    /// P(e_u | h) over training users, for the information-gain explorer (nil when not used).
+    public let identifier: UserIdentifier?
     public var task: CRSPolicyNetwork { CRSPolicyNetwork(prefix: "task", config: config.model) }
     public var explorer: CRSPolicyNetwork { CRSPolicyNetwork(prefix: "explorer", config: config.model) }
 
@@ -99,6 +151,8 @@ public struct MetaCRS: Sendable {
         self.simulator = simulator
         self.embeddings = embeddings
         self.config = config
+        identifier = config.explorerReward == .informationGain
+            ? UserIdentifier(embeddings: embeddings, trainingUsers: simulator.dataset.trainUsers, hidden: config.model.hidden) : nil
     }
 
     /// Fresh parameters for a learner (the explorer only for MetaCRS).
@@ -136,11 +190,13 @@ public struct MetaCRS: Sendable {
                 hidden = g.constant(memory.hidden)
             }
             traces.append(network.play(g, session: session, simulator: simulator, embeddings: embeddings,
-                                       hidden: &hidden, memory: &memory, acting: acting, reward: reward, rng: &rng))
+                                       hidden: &hidden, memory: &memory, acting: acting, reward: reward,
+                                       identifier: identifier, rng: &rng))
         }
         memory.hidden = hidden.value
         guard gradient, let loss = reinforceLoss(traces, labelled: traces.map { labelAll || $0.succeeded },
-                                                 gamma: config.gamma, recommenderWeight: config.recommenderWeight)
+                                                 gamma: config.gamma, recommenderWeight: config.recommenderWeight,
+                                                 identificationWeight: config.identificationWeight)
         else { return (traces, nil, 0) }
         g.tape.backward(loss)
         var grads = g.gradients()
@@ -159,16 +215,17 @@ public struct MetaCRS: Sendable {
         if p.explore {
             let sessions = (0..<config.explorationEpisodes).map { session(user: user, episode: $0, seed: seed) }
             let out = block(parameters, network: explorer, sessions: sessions, memory: &memory, carryMemory: true,
-                            acting: .sample, reward: .identification, gradient: training, labelAll: true)
+                            acting: .sample, reward: config.explorerReward, gradient: training, labelAll: true)
             explorerGradient = out.gradients
             traces += out.traces
-            memory.hidden = Tensor(zeros: [1, config.model.hidden])
+            if !config.handOffExplorerState { memory.hidden = Tensor(zeros: [1, config.model.hidden]) }
         }
         var adapted = parameters
         var j = 0
+        let start = p.adaptationStart ?? config.explorationEpisodes
         while j < p.adaptationEpisodes {
             let count = min(p.stepEvery, p.adaptationEpisodes - j)
-            let sessions = (j..<(j + count)).map { session(user: user, episode: config.explorationEpisodes + $0, seed: seed) }
+            let sessions = (j..<(j + count)).map { session(user: user, episode: start + $0, seed: seed) }
             var chunkMemory = memory
             let out = block(adapted, network: task, sessions: sessions, memory: &chunkMemory, carryMemory: p.carryMemory,
                             acting: .sample, reward: .task, gradient: p.adaptSteps, labelAll: false)
@@ -199,6 +256,29 @@ public struct MetaCRS: Sendable {
             let out = block(parameters, network: task, sessions: sessions, memory: &memory, carryMemory: false,
                             acting: .sample, reward: .task, gradient: true, labelAll: true)
             return (out.gradients ?? parameters.zerosLike(), out.traces, out.loss)
+        case .globalMemory:
+            // Each user plays its adaptation and query sessions in order, memory carried, in chunks of
+            // `adaptationChunk` episodes (one graph each; the carried state enters the next as a constant).
+            var total = parameters.zerosLike()
+            var traces: [CRSTrace] = []
+            var loss: Float = 0
+            let episodes = Array(config.explorationEpisodes..<(config.explorationEpisodes + config.adaptationEpisodes + config.queryEpisodes))
+            let chunks = stride(from: 0, to: episodes.count, by: config.adaptationChunk).map {
+                Array(episodes[$0..<min($0 + config.adaptationChunk, episodes.count)])
+            }
+            let scale = 1 / Float(users.count * chunks.count)
+            for u in users {
+                var memory = UserMemory(config: config.model)
+                for chunk in chunks {
+                    let out = block(parameters, network: task, sessions: chunk.map { session(user: u, episode: $0, seed: seed) },
+                                    memory: &memory, carryMemory: true, acting: .sample, reward: .task,
+                                    gradient: true, labelAll: true)
+                    if let g = out.gradients { total = total.adding(g, scale: scale) }
+                    traces += out.traces
+                    loss += out.loss * scale
+                }
+            }
+            return (total, traces, loss)
         case .metacrs:
             var total = parameters.zerosLike()
             var traces: [CRSTrace] = []
@@ -239,24 +319,26 @@ public struct MetaCRS: Sendable {
     /// `threads` threads; the result does not depend on `threads`.
     public func evaluate(_ parameters: Parameters, users: [Int], seed: UInt64, protocol p: CRSProtocol,
                          threads: Int = 1) -> CRSMetrics {
-        let list = eligible(users)
-        let results = parallelMap(list, threads: threads) { evaluateUser(parameters, user: $0, seed: seed, protocol: p) }
-        var total = CRSMetrics()
-        for m in results { total.merge(m) }
-        return total
+        evaluatePerUser(parameters, users: users, seed: seed, protocol: p, threads: threads).merged()
     }
 
-    /// The MaxE rule on the same query sessions.
-    public func evaluateMaxEntropy(users: [Int], seed: UInt64) -> CRSMetrics {
-        var total = CRSMetrics()
+    /// `evaluate`, one entry per eligible user in order (for intervals that resample users).
+    public func evaluatePerUser(_ parameters: Parameters, users: [Int], seed: UInt64, protocol p: CRSProtocol,
+                                threads: Int = 1) -> [CRSMetrics] {
+        parallelMap(eligible(users), threads: threads) { evaluateUser(parameters, user: $0, seed: seed, protocol: p) }
+    }
+
+    /// The MaxE rule on the same query sessions, one entry per eligible user.
+    public func evaluateMaxEntropy(users: [Int], seed: UInt64) -> [CRSMetrics] {
         let policy = MaxEntropyPolicy(listSize: config.model.listSize)
-        for u in eligible(users) {
+        return eligible(users).map { u in
+            var metrics = CRSMetrics()
             for (session, generator) in querySessions(user: u, seed: seed) {
                 var rng = generator
-                total.accumulate(simulator.run(policy, session: session, rng: &rng))
+                metrics.accumulate(simulator.run(policy, session: session, rng: &rng))
             }
+            return metrics
         }
-        return total
     }
 }
 

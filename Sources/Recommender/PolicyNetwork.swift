@@ -12,6 +12,8 @@ import NN
 //   z  = TransGate(accepted +e_a, rejected -e_a, rejected -e_v, features)      [1, C]
 //   h' = GRU([z ; r], h)   r = e_v of the item the user accepted last episode    [1, H]
 //   s  = [z ; h' ; m]      m = mean e_v of the items this user accepted so far   [1, S]
+//   (r, m and β below are our memory features; `CRSModelConfig.paperForm` drops all three: h' = GRU(z, h),
+//   s = [z ; h'], w_v = e_v . (W s + b) as in the paper)
 //   recommender   w_v = e_v . (W s + b) + β [v accepted by this user before]     [1, N]
 //                 (the β term is our addition: an item the user took in an earlier conversation is
 //                 evidence the paper's formula cannot hold, as e_v . (W s + b) forgets item identity)
@@ -25,18 +27,23 @@ import NN
 public struct CRSEmbeddings: Sendable {
     public let item: Tensor
     public let attribute: Tensor
+    /// Users [U, D] (rows of training users are trained; the paper's exploration reward reads them).
+    public let user: Tensor?
     public var dimension: Int { item.shape[1] }
 
-    public init(item: Tensor, attribute: Tensor) {
+    public init(item: Tensor, attribute: Tensor, user: Tensor? = nil) {
         precondition(item.rank == 2 && attribute.rank == 2 && item.shape[1] == attribute.shape[1],
                      "CRSEmbeddings: item \(item.shape) and attribute \(attribute.shape) must be [_, D]")
+        precondition(user.map { $0.rank == 2 && $0.shape[1] == item.shape[1] } ?? true, "CRSEmbeddings: user table must be [_, D]")
         self.item = item
         self.attribute = attribute
+        self.user = user
     }
 
     public init(_ fm: FactorizationMachine) {
         self.init(item: Tensor(shape: [fm.itemCount, fm.dimension], scalars: fm.item),
-                  attribute: Tensor(shape: [fm.attributeCount, fm.dimension], scalars: fm.attribute))
+                  attribute: Tensor(shape: [fm.attributeCount, fm.dimension], scalars: fm.attribute),
+                  user: Tensor(shape: [fm.userCount, fm.dimension], scalars: fm.user))
     }
 
     /// Rows of a table, each multiplied by its sign. -> [rows.count, D]
@@ -127,7 +134,7 @@ public struct CRSPolicyNetwork: Sendable {
         gru.initialize(into: &p, using: &rng)
         head.initialize(into: &p, using: &rng)
         recommender.initialize(into: &p, using: &rng)
-        p["\(prefix).repeatBonus"] = Tensor(zeros: [1, 1])
+        if config.repeatBonus { p["\(prefix).repeatBonus"] = Tensor(zeros: [1, 1]) }
     }
 
     /// Fresh parameters of this network alone.
@@ -144,6 +151,16 @@ public struct CRSPolicyNetwork: Sendable {
         _ g: Graph, state: ConversationState, simulator: UserSimulator, embeddings e: CRSEmbeddings,
         hidden: Var, memory: UserMemory, lastRejected: [Int]
     ) -> CRSTurn {
+        let (h, s) = recurrent(g, state: state, simulator: simulator, embeddings: e, hidden: hidden, memory: memory,
+                               lastRejected: lastRejected)
+        return heads(g, state: state, simulator: simulator, embeddings: e, hidden: h, s: s, memory: memory)
+    }
+
+    /// The encoder and the GRU: the next hidden state h' [1, H] and the state s [1, S].
+    public func recurrent(
+        _ g: Graph, state: ConversationState, simulator: UserSimulator, embeddings e: CRSEmbeddings,
+        hidden: Var, memory: UserMemory, lastRejected: [Int]
+    ) -> (hidden: Var, state: Var) {
         let d = config.embedding
         // Encoder tokens.
         let accepted = UserSimulator.attributes(in: state.acceptedAttributes)
@@ -160,18 +177,31 @@ public struct CRSPolicyNetwork: Sendable {
         let z = encoder(g, attributes: attributeTokens, items: itemTokens, features: features)       // [1, C]
 
         // GRU over turns, carried across episodes.
-        let reveal = g.constant(Tensor(shape: [1, d], scalars: memory.pendingReveal ?? [Float](repeating: 0, count: d)))
-        let h = gruCell(input: concatenate([z, reveal], axis: 1), hidden: hidden,
+        var gruInput = z
+        if config.revealInput {
+            let reveal = g.constant(Tensor(shape: [1, d], scalars: memory.pendingReveal ?? [Float](repeating: 0, count: d)))
+            gruInput = concatenate([z, reveal], axis: 1)                                          // [1, C + D]
+        }
+        let h = gruCell(input: gruInput, hidden: hidden,
                         weightIH: g.param("\(gru.name).weight_ih"), weightHH: g.param("\(gru.name).weight_hh"),
                         biasIH: g.param("\(gru.name).bias_ih"), biasHH: g.param("\(gru.name).bias_hh"))  // [1, H]
-        let m = g.constant(Tensor(shape: [1, d], scalars: memory.mean))
-        let s = concatenate([z, h, m], axis: 1)                                                   // [1, S]
+        var s = concatenate([z, h], axis: 1)                                                      // [1, C + H]
+        if config.meanAccepted {
+            s = concatenate([s, g.constant(Tensor(shape: [1, d], scalars: memory.mean))], axis: 1)  // [1, S]
+        }
+        return (h, s)
+    }
 
+    /// The recommender and the action head on state s.
+    func heads(
+        _ g: Graph, state: ConversationState, simulator: UserSimulator, embeddings e: CRSEmbeddings,
+        hidden h: Var, s: Var, memory: UserMemory
+    ) -> CRSTurn {
         // State-aware recommender w_v = e_v . (W s + b).
         let candidates = state.candidates
         let candidateTable = g.constant(e.rows(e.item, candidates, signs: [Float](repeating: 1, count: candidates.count)))  // [N, D]
         var scores = matmul(recommender(g, s), candidateTable, transposeB: true)                 // [1, N]
-        if !memory.acceptedItems.isEmpty {
+        if config.repeatBonus, !memory.acceptedItems.isEmpty {
             let seen = Tensor(shape: [1, candidates.count],
                               scalars: candidates.map { memory.acceptedItems.contains($0) ? 1 : 0 })
             scores = scores + matmul(g.param("\(prefix).repeatBonus"), g.constant(seen))            // [1, N]

@@ -34,13 +34,46 @@ public struct CRSModelConfig: Codable, Equatable, Sendable {
     public var attributeActions = 10
     public var itemActions = 10
     public var listSize = 10
+    /// Cross-session memory features that are ours, not the paper's (each can be switched off; all three
+    /// off is the paper's network): m, the mean accepted-item embedding in the state; β, the repeat-item
+    /// bonus of the recommender; the accepted item's embedding as a GRU input in the next episode.
+    public var meanAccepted = true
+    public var repeatBonus = true
+    public var revealInput = true
 
     public init() {}
 
-    /// Width of the GRU input: z [C] plus the revealed-item embedding [D].
-    public var gruInput: Int { width + embedding }
-    /// Width of the state s = [z; h; m] the recommender and the action head read.
-    public var stateWidth: Int { width + hidden + embedding }
+    /// The paper's network: none of our memory features (the GRU state still carries across episodes,
+    /// as in the paper).
+    public var paperForm: CRSModelConfig {
+        var c = self
+        c.meanAccepted = false
+        c.repeatBonus = false
+        c.revealInput = false
+        return c
+    }
+
+    /// Checkpoints written before the memory switches existed had all three on.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        embedding = try c.decode(Int.self, forKey: .embedding)
+        width = try c.decode(Int.self, forKey: .width)
+        hidden = try c.decode(Int.self, forKey: .hidden)
+        heads = try c.decode(Int.self, forKey: .heads)
+        transGate = try c.decode(Bool.self, forKey: .transGate)
+        itemTokens = try c.decode(Int.self, forKey: .itemTokens)
+        attributeActions = try c.decode(Int.self, forKey: .attributeActions)
+        itemActions = try c.decode(Int.self, forKey: .itemActions)
+        listSize = try c.decode(Int.self, forKey: .listSize)
+        meanAccepted = try c.decodeIfPresent(Bool.self, forKey: .meanAccepted) ?? true
+        repeatBonus = try c.decodeIfPresent(Bool.self, forKey: .repeatBonus) ?? true
+        revealInput = try c.decodeIfPresent(Bool.self, forKey: .revealInput) ?? true
+    }
+
+    /// Width of the GRU input: z [C], plus the revealed-item embedding [D] when `revealInput`.
+    public var gruInput: Int { width + (revealInput ? embedding : 0) }
+    /// Width of the state s = [z; h] or [z; h; m] the recommender and the action head read.
+    public var stateWidth: Int { width + hidden + (meanAccepted ? embedding : 0) }
 }
 
 /// The TransGate encoder (or its mean-pooling ablation), parameters named `<name>.*`.

@@ -1,3 +1,4 @@
+import Foundation
 import Tensor
 
 // The user-centric simulator of MetaCRS (after EAR, Lei et al. 2020, and UNICORN, Deng et al. 2021).
@@ -47,11 +48,64 @@ public struct CRSSession: Equatable, Sendable {
     public var target: Int
     /// The attribute the user opened with, if any.
     public var opening: Int?
+    /// Seed of the user's own random choices (noisy answers, choice, patience); 0 for the exact user.
+    public var userSeed: UInt64
 
-    public init(user: Int, target: Int, opening: Int?) {
+    public init(user: Int, target: Int, opening: Int?, userSeed: UInt64 = 0) {
         self.user = user
         self.target = target
         self.opening = opening
+        self.userSeed = userSeed
+    }
+}
+
+/// Turns the user's true answer into what the system understands of it (words read back by a reader, say).
+/// Returns nil when the system cannot tell (it then counts as a no).
+public protocol CRSAnswerChannel: Sendable {
+    func understood(_ action: CRSAction, accepted: Bool, session: CRSSession, acceptedItem: Int?,
+                    rng: inout SeededGenerator) -> Bool?
+}
+
+/// How simulated users behave: a documented, swappable user model in the manner of RecSim (Ie et al.
+/// 2019). `.exact` is the MetaCRS user (P_u ∩ P_v answers, success iff the target is in the list, patience
+/// T turns); each other part is one named, seeded deviation from it.
+public struct CRSUserModel: Codable, Equatable, Sendable {
+    /// Probability ε that an attribute answer is flipped (the user says yes to what they do not want, or no).
+    public var answerNoise = 0.0
+    /// Choice over a recommended list; nil: accept iff the target is in it.
+    public var choice: LogitChoice?
+    /// Patience: after the f-th failed turn (f = 1, 2, ...) the user quits with probability
+    /// min(1, quitBase + quitSlope * f).
+    public var quitBase = 0.0
+    public var quitSlope = 0.0
+
+    public init(answerNoise: Double = 0, choice: LogitChoice? = nil, quitBase: Double = 0, quitSlope: Double = 0) {
+        self.answerNoise = answerNoise
+        self.choice = choice
+        self.quitBase = quitBase
+        self.quitSlope = quitSlope
+    }
+
+    public static let exact = CRSUserModel()
+    /// Does the user make random choices (and so need a seed of their own)?
+    public var isStochastic: Bool { answerNoise > 0 || choice != nil || quitBase > 0 || quitSlope > 0 }
+}
+
+/// Multinomial logit choice over a recommended list with a no-choice option:
+///   utility(v) = affinity * |P_u ∩ P_v| / |P_v| + liked * [v is one of u's items] + target * [v is the target]
+///   P(v) = exp(utility(v)) / (exp(noChoice) + Σ_{v' in list} exp(utility(v'))),  P(none) likewise.
+/// The session succeeds when the user takes any item; the item taken is the one recorded as accepted.
+public struct LogitChoice: Codable, Equatable, Sendable {
+    public var affinity = 1.0
+    public var liked = 2.0
+    public var target = 4.0
+    public var noChoice = 3.0
+
+    public init(affinity: Double = 1, liked: Double = 2, target: Double = 4, noChoice: Double = 3) {
+        self.affinity = affinity
+        self.liked = liked
+        self.target = target
+        self.noChoice = noChoice
     }
 }
 
@@ -67,6 +121,12 @@ public struct ConversationState: Sendable {
     public var turn: Int = 0
     public var done = false
     public var succeeded = false
+    /// The item the user took (the target for the exact user).
+    public var acceptedItem: Int?
+    /// Failed turns so far (for patience).
+    public var failedTurns = 0
+    /// The user's own random choices.
+    public var userRNG = SeededGenerator(seed: 0)
 
     /// Attributes already asked (accepted or rejected), as a mask.
     public var askedAttributes: UInt64 { acceptedAttributes | rejectedAttributes }
@@ -97,6 +157,12 @@ public struct UserSimulator: Sendable {
     public var opensWithAttribute: Bool
     /// The order candidate lists keep (filtering preserves it); default item id order.
     public let itemOrder: [Int]
+    /// How the users behave (default: the MetaCRS user).
+    public var userModel = CRSUserModel.exact
+    /// What the system understands of each answer (nil: the answer itself).
+    public var channel: (any CRSAnswerChannel)?
+    /// Each user's items as a set (the logit choice's "liked" term).
+    private let likedItems: [Set<Int>]
 
     public init(
         dataset: CRSDataset, interactions: [[Int]], maxTurns: Int = 10, rewards: CRSRewards = .metaCRS,
@@ -112,6 +178,7 @@ public struct UserSimulator: Sendable {
         let order = itemOrder ?? Array(0..<dataset.itemCount)
         precondition(order.count == dataset.itemCount && Set(order).count == order.count, "itemOrder must be a permutation of the items")
         self.itemOrder = order
+        likedItems = interactions.map(Set.init)
     }
 
     /// A simulator whose targets come from `source`.
@@ -140,12 +207,15 @@ public struct UserSimulator: Sendable {
             let shared = Self.attributes(in: dataset.userMasks[user] & dataset.itemMasks[target])
             if !shared.isEmpty { opening = shared[Int.random(in: 0..<shared.count, using: &rng)] }
         }
-        return CRSSession(user: user, target: target, opening: opening)
+        // The exact user draws nothing more, so its sessions (and every result measured with it) stay as they were.
+        let userSeed = userModel.isStochastic || channel != nil ? rng.next() | 1 : 0
+        return CRSSession(user: user, target: target, opening: opening, userSeed: userSeed)
     }
 
     /// The state before turn 1.
     public func start(_ session: CRSSession) -> ConversationState {
         var state = ConversationState(session: session, candidates: itemOrder)
+        state.userRNG = SeededGenerator(seed: session.userSeed)
         if let a = session.opening {
             state.acceptedAttributes = 1 << UInt64(a)
             state.candidates = filter(itemOrder, required: state.acceptedAttributes)
@@ -168,7 +238,13 @@ public struct UserSimulator: Sendable {
         case .ask(let attribute):
             precondition(attribute >= 0 && attribute < dataset.attributeCount, "attribute \(attribute) out of range")
             let bit: UInt64 = 1 << UInt64(attribute)
-            if confirms(attribute, state.session) {
+            var answer = confirms(attribute, state.session)
+            if userModel.answerNoise > 0, Double(state.userRNG.nextUniform()) < userModel.answerNoise { answer.toggle() }
+            if let channel {
+                answer = channel.understood(action, accepted: answer, session: state.session, acceptedItem: nil,
+                                            rng: &state.userRNG) ?? false
+            }
+            if answer {
                 event = .askAccepted
                 reward = rewards.askSuccess
                 if state.acceptedAttributes & bit == 0 {
@@ -181,10 +257,17 @@ public struct UserSimulator: Sendable {
                 state.rejectedAttributes |= bit
             }
         case .recommend(let items):
-            if items.contains(state.session.target) {
-                event = .recommendAccepted
-                reward = rewards.recommendSuccess
-                state.succeeded = true
+            let taken = choose(from: items, session: state.session, rng: &state.userRNG)
+            // With words in between, the system may read a refusal as a yes: it then stops, and the session
+            // is a failure (the user got nothing); a yes read as a no still ends in success (the user has the item).
+            let readAsAccepted = channel.map {
+                $0.understood(action, accepted: taken != nil, session: state.session, acceptedItem: taken, rng: &state.userRNG) ?? false
+            } ?? (taken != nil)
+            if taken != nil || readAsAccepted {
+                event = taken != nil ? .recommendAccepted : .recommendRejected
+                reward = taken != nil ? rewards.recommendSuccess : rewards.recommendFailure
+                state.succeeded = taken != nil
+                state.acceptedItem = taken
                 state.done = true
             } else {
                 event = .recommendRejected
@@ -194,12 +277,38 @@ public struct UserSimulator: Sendable {
                 state.candidates.removeAll { rejected.contains($0) }
             }
         }
-        if !state.succeeded && state.turn >= maxTurns {
+        if !state.succeeded && event != .askAccepted { state.failedTurns += 1 }
+        let quitProbability = min(1, userModel.quitBase + userModel.quitSlope * Double(state.failedTurns))
+        let outOfPatience = !state.succeeded && !state.done && event != .askAccepted && quitProbability > 0
+            && Double(state.userRNG.nextUniform()) < quitProbability
+        if !state.succeeded && (state.turn >= maxTurns || outOfPatience) {
             event = .quit
             reward = rewards.quit
             state.done = true
         }
         return CRSStep(event: event, reward: reward, done: state.done)
+    }
+
+    /// The item the user takes from a recommended list, if any (see `CRSUserModel.choice`).
+    func choose(from items: [Int], session: CRSSession, rng: inout SeededGenerator) -> Int? {
+        guard let choice = userModel.choice else { return items.contains(session.target) ? session.target : nil }
+        guard !items.isEmpty else { return nil }
+        let userMask = dataset.userMasks[session.user]
+        let utilities = items.map { v -> Double in
+            let own = dataset.itemMasks[v]
+            let overlap = own == 0 ? 0 : Double((own & userMask).nonzeroBitCount) / Double(own.nonzeroBitCount)
+            return choice.affinity * overlap + (likedItems[session.user].contains(v) ? choice.liked : 0)
+                + (v == session.target ? choice.target : 0)
+        }
+        let top = max(utilities.max()!, choice.noChoice)
+        let weights = utilities.map { exp($0 - top) }
+        let total = weights.reduce(exp(choice.noChoice - top), +)
+        var u = Double(rng.nextUniform()) * total
+        for (k, w) in weights.enumerated() {
+            u -= w
+            if u < 0 { return items[k] }
+        }
+        return nil
     }
 
     /// Items of `items` whose attribute mask holds every bit of `required`, order kept.

@@ -184,13 +184,13 @@ public struct LabelledReply: Equatable, Sendable {
 
 /// Simulated users' replies in words, drawn from templates by the simulator's event.
 public enum SimulatedReplies {
-    static let askAccepted = ["Yes.", "Yeah, I love {name}!", "Sure, {name} is great.", "Definitely!", "Yes please.",
+    public static let askAccepted = ["Yes.", "Yeah, I love {name}!", "Sure, {name} is great.", "Definitely!", "Yes please.",
                               "I do, {name} is my thing.", "Of course.", "Yep, I listen to a lot of {name}."]
-    static let askRejected = ["No.", "Not really.", "Nah, I'm not into {name}.", "I don't like {name} much.",
+    public static let askRejected = ["No.", "Not really.", "Nah, I'm not into {name}.", "I don't like {name} much.",
                               "Not a fan.", "No thanks.", "Nope, not my thing.", "I'd rather not."]
-    static let recommendAccepted = ["Yes, I'll take {name}!", "Great, I love {name}.", "Perfect, {name} it is.",
+    public static let recommendAccepted = ["Yes, I'll take {name}!", "Great, I love {name}.", "Perfect, {name} it is.",
                                     "Sounds good!", "Oh yes, {name} is exactly what I wanted."]
-    static let recommendRejected = ["None of those.", "No, I don't like them.", "Not for me.",
+    public static let recommendRejected = ["None of those.", "No, I don't like them.", "Not for me.",
                                     "Nope, something else please.", "I'd rather hear something else."]
 
     /// A reply for the answer `accepted` to `action`; `name` is the attribute, or the accepted (target) artist.

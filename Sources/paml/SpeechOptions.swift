@@ -18,10 +18,7 @@ struct SpeechOptions: ParsableArguments {
     @Option(help: "Decoding of system sentences: top-k (varied), greedy or beam.") var speechDecoding: SpeechDecoding = .topK
     @Option(help: "k of top-k sampling of system sentences.") var speechTopK = 3
     @Option(help: "Temperature of top-k sampling of system sentences.") var speechTemperature: Float = 0.5
-    @Flag(help: "Read replies with the rules only (no NLI model for unclear replies).") var rulesOnly = false
-    @Option(help: "NLI checkpoint that reads replies the rules leave unclear.") var nliCheckpoint = "Checkpoints/nli"
-    @Option(help: "all-MiniLM-L6-v2 model folder (the NLI model's frozen blocks). Default: $PAML_MINILM_DIR or the pip package.")
-    var minilm: String?
+    @OptionGroup var replies: ReaderOptions
 
     func validate() throws {
         try OptionCheck.within(styleSteps, 0...1000, "--style-steps")
@@ -45,16 +42,32 @@ struct SpeechOptions: ParsableArguments {
                                   style: style.map { URL(fileURLWithPath: $0) }, styleSteps: styleSteps, styleLearningRate: styleLr, log: log)
     }
 
-    /// The reply reader: rules, plus NLI when the checkpoint and MiniLM are found (else rules only, said on stderr).
-    func reader(log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) throws -> ReplyReader {
-        if rulesOnly { return ReplyReader() }
+    func reader() throws -> ReplyReader { try replies.reader() }
+}
+
+/// How users' replies are read.
+struct ReaderOptions: ParsableArguments {
+    @Flag(help: "Read replies with the rules only (no NLI model for unclear replies).") var rulesOnly = false
+    @Option(help: "NLI checkpoint that reads replies the rules leave unclear.") var nliCheckpoint = "Checkpoints/nli"
+    @Option(help: "all-MiniLM-L6-v2 model folder (the NLI model's frozen blocks). Default: $PAML_MINILM_DIR or the pip package.")
+    var minilm: String?
+
+    /// The NLI checkpoint and MiniLM folder the reader uses, or nil (rules only, said on stderr).
+    func nliFolders(log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) -> (checkpoint: URL, pretrained: URL)? {
+        if rulesOnly { return nil }
         let nliFolder = resolvedInput(nliCheckpoint)
         guard FileManager.default.fileExists(atPath: nliFolder.appendingPathComponent("config.json").path),
               let pretrained = minilm.map({ URL(fileURLWithPath: $0) }) ?? MiniLMLocation.find() else {
             log("reply reader: rules only (NLI checkpoint \(nliCheckpoint) or all-MiniLM-L6-v2 not found)")
-            return ReplyReader()
+            return nil
         }
-        return ReplyReader(nli: try NLIModel(checkpoint: nliFolder, pretrained: pretrained))
+        return (nliFolder, pretrained)
+    }
+
+    /// The reply reader: rules, plus NLI when the checkpoint and MiniLM are found.
+    func reader() throws -> ReplyReader {
+        guard let folders = nliFolders() else { return ReplyReader() }
+        return ReplyReader(nli: try NLIModel(checkpoint: folders.checkpoint, pretrained: folders.pretrained))
     }
 }
 

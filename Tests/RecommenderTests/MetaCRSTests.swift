@@ -179,7 +179,7 @@ final class MetaCRSTests: XCTestCase {
         let metrics = m.evaluate(p, users: users, seed: 4, protocol: full)
         XCTAssertEqual(metrics.episodes, 3 * m.config.queryEpisodes)
         XCTAssertEqual(m.evaluate(p, users: users, seed: 4, protocol: full, threads: 2), metrics)
-        XCTAssertEqual(m.evaluateMaxEntropy(users: users, seed: 4).episodes, 3 * m.config.queryEpisodes)
+        XCTAssertEqual(m.evaluateMaxEntropy(users: users, seed: 4).merged().episodes, 3 * m.config.queryEpisodes)
         let bench = m.simulate(p, users: users, episodes: 7, seed: 1, threads: 2)
         XCTAssertEqual(bench.episodes, 7)
         XCTAssertEqual(bench, m.simulate(p, users: users, episodes: 7, seed: 1, threads: 1))
