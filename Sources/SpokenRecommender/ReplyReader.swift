@@ -118,6 +118,14 @@ public struct ReplyReader {
         }
     }
 
+    /// Does the reply ask for recommendations instead of answering ("do you have any recommendations yet?")?
+    public static func asksForRecommendations(_ reply: String) -> Bool {
+        let tokens = Tokenizer().tokenize(reply.lowercased())
+        let asking = tokens.contains { ["recommend", "recommendation", "recommendations", "suggest", "suggestion",
+                                        "suggestions", "ideas"].contains($0) }
+        return asking && (tokens.last == "?" || ["just", "please", "can", "could", "any", "give", "show"].contains(tokens.first ?? ""))
+    }
+
     /// Reads one reply to `action`.
     public func read(_ reply: String, action: CRSAction, dataset: CRSDataset) -> ReplyReading {
         read(reply, hypothesis: Self.hypothesis(action, dataset: dataset))

@@ -7,9 +7,11 @@ import Text
 // lines, or the simulated user's templated replies) are read back into accept / reject.
 //
 // Interactive sessions have no target item: the state follows the person's answers (`apply`), with the
-// same updates as `UserSimulator.step` (an accepted attribute filters the candidates, rejected items leave
-// them, an accepted recommendation ends the session, T turns at most). Simulated sessions step the
-// simulator (the truth) and record whether the reader understood each templated reply.
+// updates of `UserSimulator.step` (an accepted attribute filters the candidates, rejected items leave
+// them, an accepted recommendation ends the session, T turns at most) plus one: a person who says no to an
+// attribute does not want it, so it filters too (unless no artist would be left). A person who asks for
+// recommendations gets one at once, and every recommendation ends in a question whose "yes" means taking it.
+// Simulated sessions step the simulator (the truth) and record whether the reader understood each reply.
 
 /// One turn in words.
 public struct SpokenTurn: Sendable {
@@ -45,6 +47,8 @@ extension UserSimulator {
                 }
             } else {
                 state.rejectedAttributes |= bit
+                let kept = state.candidates.filter { dataset.itemMasks[$0] & bit == 0 }
+                if !kept.isEmpty { state.candidates = kept }
             }
         case .recommend(let items):
             if accepted, !items.isEmpty {
@@ -111,6 +115,16 @@ public struct SpokenRecommender {
         self.init(simulator: simulator, policy: wrap(policy), realiser: realiser, reader: reader)
     }
 
+    /// A recommendation that ends in a question whose "yes" means taking an artist ("Have you heard of X?" would
+    /// make "yes" mean "I know it").
+    public static func askingToTake(_ sentence: String, items: [Int], dataset: CRSDataset) -> String {
+        let lowered = sentence.lowercased()
+        let asksToTake = ["would you like", "do you want", "want to", "how about", "shall i", "would you enjoy", "fancy"]
+            .contains { lowered.contains($0) } && lowered.hasSuffix("?")
+        guard !asksToTake, let first = items.first else { return sentence }
+        return sentence + " Would you like to listen to \(items.count > 1 ? "one of these" : dataset.itemLabel(first))?"
+    }
+
     /// The sentence for an action after the user's last answer.
     public func say(_ action: CRSAction, context: AnswerContext, seed: UInt64) -> String {
         let dataset = simulator.dataset
@@ -143,9 +157,12 @@ public struct SpokenRecommender {
         var turns: [SpokenTurn] = []
         var context = AnswerContext.start
         var accepted: Int?
+        var recommendNow = false
         while !state.done {
-            let action = policy.act(state, simulator: simulator, rng: &rng)
-            let sentence = say(action, context: context, seed: seed &+ UInt64(state.turn))
+            let action = recommendNow ? policy.recommend(state, simulator: simulator) : policy.act(state, simulator: simulator, rng: &rng)
+            recommendNow = false
+            var sentence = say(action, context: context, seed: seed &+ UInt64(state.turn))
+            if case .recommend(let items) = action { sentence = Self.askingToTake(sentence, items: items, dataset: dataset) }
             output("system: \(sentence)")
             if case .recommend(let items) = action, items.count > (realiser?.listed ?? 3) {
                 output("        (the full list: \(items.map(dataset.itemLabel).joined(separator: ", ")))")
@@ -160,12 +177,23 @@ public struct SpokenRecommender {
                 }
                 reply = line
                 output("you:    \(line)")
+                if case .ask = action, ReplyReader.asksForRecommendations(line) {
+                    reading = ReplyReading(intent: .unclear, decidedBy: "request")
+                    break
+                }
                 reading = reader.read(line, action: action, dataset: dataset)
                 if reading.intent == .unclear {
                     attempts += 1
                     if attempts > clarifications { reading = ReplyReading(intent: .reject, decidedBy: "default"); break }
                     output("system: Sorry, was that a yes or a no?")
                 }
+            }
+            if reading.decidedBy == "request" {
+                // Not an answer to the question: no state change, no turn used; recommend next.
+                output("        [a request for recommendations: recommending now]")
+                turns.append(SpokenTurn(action: action, system: sentence, user: reply, reading: reading))
+                recommendNow = true
+                continue
             }
             var chosen: Int?
             if case .recommend(let items) = action, reading.intent == .accept {

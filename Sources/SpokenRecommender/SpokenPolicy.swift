@@ -14,6 +14,15 @@ public protocol ConversationPolicy {
     mutating func act(_ state: ConversationState, simulator: UserSimulator, rng: inout SeededGenerator) -> CRSAction
     /// The user's answer to `action`, the action `act` returned last.
     mutating func observe(_ action: CRSAction, accepted: Bool)
+    /// A recommendation now (the person asked for one).
+    mutating func recommend(_ state: ConversationState, simulator: UserSimulator) -> CRSAction
+}
+
+extension ConversationPolicy {
+    /// The first K_rec candidates in the simulator's order (popularity).
+    public mutating func recommend(_ state: ConversationState, simulator: UserSimulator) -> CRSAction {
+        .recommend(items: Array(state.candidates.prefix(10)))
+    }
 }
 
 /// A stateless `CRSPolicy` (MaxE, random) in a conversation.
@@ -63,6 +72,16 @@ public struct LearnedConversationPolicy: ConversationPolicy {
 
     public mutating func observe(_ action: CRSAction, accepted: Bool) {
         if case .recommend(let items) = action, !accepted { lastRejected = items }
+    }
+
+    /// The head of the state-aware ranking, whatever the action head would choose.
+    public mutating func recommend(_ state: ConversationState, simulator: UserSimulator) -> CRSAction {
+        let g = Graph(parameters: parameters, trainable: false)
+        let turn = network(g, state: state, simulator: simulator, embeddings: embeddings, hidden: g.constant(hidden),
+                           memory: memory, lastRejected: lastRejected)
+        hidden = turn.hidden.value
+        memory.pendingReveal = nil
+        return .recommend(items: Array(turn.ranking.prefix(network.config.listSize)))
     }
 }
 

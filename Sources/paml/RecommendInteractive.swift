@@ -10,11 +10,11 @@ struct RecommendInteractive: ParsableCommand {
         abstract: "Chat with the recommender on lastfm: it asks about genres and eras and suggests artists; answer in words.",
         discussion: """
         Also started as `paml recommend --interactive`. Lines are read from standard input, so a session can be \
-        scripted: printf 'I like rock\\nyes\\nno\\n' | paml recommend --interactive. The policy chooses each \
-        action (max-entropy asks, top-10 recommendations by popularity), the action-language model says it with \
-        real attribute and artist names, and each reply is read as yes/no (rules, then the NLI model). An empty \
-        line or the end of input ends the session. With --policy-checkpoint a learned MetaCRS or global policy \
-        chooses the actions instead of MaxE.
+        scripted: printf 'I like rock\\nyes\\nno\\n' | paml recommend --interactive. The shipped MetaCRS policy \
+        (Checkpoints/crs-lastfm/metacrs) chooses each action, the action-language model says it with real attribute \
+        and artist names, and each reply is read as yes/no (rules, then the NLI model). An attribute you say no to \
+        is left out; "any recommendations?" gets one at once. An empty line or the end of input ends the session. \
+        --max-entropy uses the max-entropy rule instead (asks until few artists are left).
         """
     )
 
@@ -25,12 +25,13 @@ struct RecommendInteractive: ParsableCommand {
     @Option(help: "Seed of sentence sampling.") var seed: UInt64 = 1
 
     func validate() throws { try OptionCheck.within(maxTurns, 1...100, "--max-turns") }
-    @Option(help: "A learned policy checkpoint (paml recommend train, e.g. Checkpoints/crs-lastfm/metacrs) instead of MaxE; its FM embeddings are read from ../fm next to it.")
-    var policyCheckpoint: String?
+    @Option(help: "The learned policy checkpoint (paml recommend train); its FM embeddings are read from ../fm next to it.")
+    var policyCheckpoint = "Checkpoints/crs-lastfm/metacrs"
+    @Flag(help: "Use the max-entropy rule instead of the learned policy.") var maxEntropy = false
 
-    /// MaxE, or the task network of a learned checkpoint acting greedily for a new user.
+    /// The task network of the learned checkpoint acting greedily for a new user, or MaxE.
     func policy(_ simulator: UserSimulator) throws -> any ConversationPolicy {
-        guard let policyCheckpoint else { return RuleConversationPolicy(MaxEntropyPolicy()) }
+        if maxEntropy { return RuleConversationPolicy(MaxEntropyPolicy()) }
         return try LearnedConversationPolicy(checkpoint: resolvedInput(policyCheckpoint), dataset: simulator.dataset,
                                              log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
     }
