@@ -12,6 +12,8 @@ public struct ProgressReporter {
     private let start = Date()
     private var lastPrint = Date.distantPast
     private var work = 0.0
+    /// The step before the first one this process ran (a resumed run starts past 0).
+    private var firstStep: Int?
 
     /// - Parameters: total steps; `unit` names what `rate` counts (tokens, episodes).
     public init(label: String, total: Int, unit: String = "tokens", interval: Double = 5) {
@@ -25,12 +27,13 @@ public struct ProgressReporter {
     /// (always on the last step). `extra` is appended (e.g. validation figures).
     public mutating func update(step: Int, loss: Float, work: Double, extra: String = "") {
         self.work += work
+        if firstStep == nil { firstStep = step - 1 }
         let now = Date()
         guard now.timeIntervalSince(lastPrint) >= interval || step == total || !extra.isEmpty else { return }
         lastPrint = now
         let elapsed = now.timeIntervalSince(start)
         let rate = self.work / max(elapsed, 1e-9)
-        let eta = step > 0 ? elapsed / Double(step) * Double(total - step) : 0
+        let eta = Self.eta(elapsed: elapsed, stepsDone: step - (firstStep ?? 0), remaining: total - step)
         let line = "\(label) step \(step)/\(total) | loss " + String(format: "%.4f", loss)
             + " | " + String(format: "%.0f", rate) + " \(unit)/s | elapsed \(formatDuration(elapsed)) | ETA \(formatDuration(eta))"
         let text = line + (extra.isEmpty ? "" : " | " + extra)
@@ -40,6 +43,11 @@ public struct ProgressReporter {
             print(text)
             fflush(stdout)
         }
+    }
+
+    /// Seconds left at the rate of the steps this process ran.
+    public static func eta(elapsed: Double, stepsDone: Int, remaining: Int) -> Double {
+        stepsDone > 0 ? elapsed / Double(stepsDone) * Double(max(remaining, 0)) : 0
     }
 }
 

@@ -10,7 +10,7 @@ struct ExperimentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "experiment",
         abstract: "Rerunnable experiments that write result tables and plots into Evaluation/.",
-        subcommands: [KShotCommand.self]
+        subcommands: [KShotCommand.self, ConsistencyCommand.self]
     )
 }
 
@@ -92,6 +92,81 @@ struct KShotCommand: ParsableCommand {
         if !noConsistency {
             config.nliCheckpoint = resolvedInput(nliCheckpoint).path
             config.minilm = try MiniLMLocation.folder(minilm, neededFor: "C (--no-consistency skips it)").path
+        }
+        return config
+    }
+}
+
+/// `paml experiment consistency`: C against k under the release's protocol (PAML, Figure 2).
+struct ConsistencyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "consistency",
+        abstract: "Consistency C against k for every system (the PAML paper's Figure 2), with bootstrap intervals and controls.",
+        discussion: """
+        For each meta-test persona and each of its first --held-out dialogues: adapt all weights on the k dialogues that \
+        follow it (SGD, --adapt-lr, --adapt-batch, --adapt-steps passes, no clip unless --adapt-clip: the release's \
+        fine-tuning), answer every turn with beam 5, and score each answer against the persona with the NLI model. \
+        Dialogue+Fine-tuning is the Dialogue model under this protocol (its k = 0 is the Dialogue model); \
+        Dialogue+Persona answers at k = 0 only. --wrong-persona adds the control that adapts PAML and \
+        Dialogue+Fine-tuning on another persona's dialogues. Finished dialogues are cached in --cache: an interrupted run \
+        resumes where it stopped.
+        """
+    )
+
+    @OptionGroup var personaData: PersonaDataOptions
+    @Option(help: "Checkpoint of the Dialogue model (Dialogue+Fine-tuning when adapted).") var dialogue: String
+    @Option(help: "Checkpoint of the Dialogue+Persona model.") var dialoguePersona: String?
+    @Option(help: "Checkpoint of PAML meta-trained from scratch.") var paml: String?
+    @Option(help: "Checkpoint of PAML meta-trained from the converged Dialogue model.") var pamlFromDialogue: String?
+    @Option(help: "Checkpoint of the Dialogue model trained on for as many updates as PAML's meta-training.") var control: String?
+    @Option(parsing: .upToNextOption, help: "Shots k.") var shots: [Int] = [0, 1, 3, 5, 10]
+    @Option(help: "Meta-test personas used, the first in order (default: all).") var personas: Int?
+    @Option(help: "Held-out dialogues per persona.") var heldOut = 8
+    @Option(help: "Adaptation SGD passes over the support set.") var adaptSteps = 10
+    @Option(help: "Adaptation SGD learning rate.") var adaptLr: Float = 0.01
+    @Option(help: "Adaptation batch size.") var adaptBatch = 16
+    @Option(help: "Global-norm clip of each adaptation gradient (0: none, as the release).") var adaptClip: Float = 0
+    @Option(help: "Beam size.") var beam = 5
+    @Flag(help: "Also adapt PAML and Dialogue+Fine-tuning on another persona's dialogues at k = 3 and 10 (control).") var wrongPersona = false
+    @Option(help: "Bootstrap resamples of the personas.") var resamples = 2000
+    @Option(help: "NLI checkpoint for C.") var nliCheckpoint = "Checkpoints/nli"
+    @Option(help: "all-MiniLM-L6-v2 model folder. Default: \(MiniLMLocation.environmentVariable) or the pip package.") var minilm: String?
+    @Option(help: "Folder of finished units (resumable).") var cache = "runs/paml-consistency/cache"
+    @Option(help: "Output folder for paml-consistency.md/.json/.svg (Evaluation needs --force).") var out = "runs/paml-consistency"
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        _ = try output.writable(out)
+        try checked("--shots") { try experimentConfig(paths: false).validate() }
+    }
+
+    func run() throws {
+        let folder = try output.writable(out)
+        let lock = try FolderLock(folder)
+        defer { withExtendedLifetime(lock) {} }
+        let config = try experimentConfig(paths: true)
+        let report = try ConsistencyCurve(config: config).run(command: commandLine(), progress: { print($0); fflush(stdout) })
+        try writeReport(try ConsistencyCurve.reportFiles(report), config: config, to: folder, job: "consistency")
+    }
+
+    /// The library config (with `paths`, resolved the way the tool finds shipped files, and MiniLM located).
+    func experimentConfig(paths: Bool) throws -> ConsistencyCurveConfig {
+        func path(_ p: String) -> String { paths ? resolvedInput(p).path : p }
+        var systems = [ConsistencySystem(name: "Dialogue+Fine-tuning", checkpoint: path(dialogue), adapted: true)]
+        if let dialoguePersona { systems.append(ConsistencySystem(name: "Dialogue+Persona", checkpoint: path(dialoguePersona), adapted: false)) }
+        if let control { systems.append(ConsistencySystem(name: "Dialogue+Fine-tuning (equal updates)", checkpoint: path(control), adapted: true)) }
+        if let paml { systems.append(ConsistencySystem(name: "PAML", checkpoint: path(paml), adapted: true)) }
+        if let pamlFromDialogue { systems.append(ConsistencySystem(name: "PAML (from Dialogue)", checkpoint: path(pamlFromDialogue), adapted: true)) }
+        let minilmFolder = paths ? try MiniLMLocation.folder(minilm, neededFor: "C").path : (minilm ?? "")
+        var config = ConsistencyCurveConfig(data: personaData.data.corpusRoot.url.path, systems: systems,
+                                            nliCheckpoint: path(nliCheckpoint), minilm: minilmFolder, cache: cache)
+        config.dataSeed = personaData.dataSeed
+        (config.shots, config.personas, config.heldOut, config.beam, config.resamples) = (shots, personas, heldOut, beam, resamples)
+        (config.adaptSteps, config.adaptLr, config.adaptBatch, config.adaptClip) = (adaptSteps, adaptLr, adaptBatch, adaptClip)
+        if wrongPersona {
+            config.wrongPersonaSystems = systems.filter { $0.name == "PAML" || $0.name == "Dialogue+Fine-tuning" }.map(\.name)
+            config.wrongPersonaShots = [3, 10].filter(shots.contains)
+            guard !config.wrongPersonaShots.isEmpty else { throw ValidationError("--wrong-persona needs k = 3 or k = 10 in --shots") }
         }
         return config
     }

@@ -233,3 +233,13 @@ final class LayerTests: XCTestCase {
         XCTAssertEqual(chunked!.length, 5)
     }
 }
+
+final class ProgressTests: XCTestCase {
+    /// A run resumed at step 4,000 of 40,000 that did 100 steps in 60 s has 35,900 steps (about 6 h) left,
+    /// not the 9 minutes that dividing by the absolute step would claim.
+    func testETAUsesTheStepsOfThisProcess() {
+        XCTAssertEqual(ProgressReporter.eta(elapsed: 60, stepsDone: 100, remaining: 35_900), 21_540, accuracy: 1e-9)
+        XCTAssertEqual(ProgressReporter.eta(elapsed: 60, stepsDone: 0, remaining: 10), 0)
+        XCTAssertEqual(ProgressReporter.eta(elapsed: 60, stepsDone: 10, remaining: 0), 0)
+    }
+}
