@@ -48,29 +48,42 @@ extension Seq2Seq {
         let g = Graph(parameters: parameters, trainable: false)
         let batch = Seq2SeqBatch(sources: [source], responses: [[]])
         let memory = encode(g, batch)                                                   // [1, S, C]
+        let ids = batch.sourceIDs
         switch strategy {
         case .greedy:
-            return [sample(g, memory: memory, padding: batch.sourcePadding, options: options) { row, _ in
+            return [sample(g, memory: memory, padding: batch.sourcePadding, sourceIDs: ids, options: options) { row, _ in
                 argmax(row)
             }]
         case let .topK(k, temperature):
             precondition(k >= 1 && temperature > 0, "top-k needs k >= 1 and temperature > 0")
             var rng = SeededGenerator(seed: options.seed)
-            return [sample(g, memory: memory, padding: batch.sourcePadding, options: options) { row, _ in
+            return [sample(g, memory: memory, padding: batch.sourcePadding, sourceIDs: ids, options: options) { row, _ in
                 sampleTopK(row, k: k, temperature: temperature, rng: &rng)
             }]
         case let .beam(size):
             precondition(size >= 1, "beam size must be at least 1")
-            return beamSearch(g, memory: memory, padding: batch.sourcePadding, size: size, options: options)
+            return beamSearch(g, memory: memory, padding: batch.sourcePadding, sourceIDs: ids, size: size, options: options)
         }
     }
 
     /// Log-probabilities of the next token for each row of the batch, with EOS masked before `minLength`.
-    private func nextLogProbabilities(_ g: Graph, lastTokens: [Int], memory: Var, padding: [Bool],
+    /// `sourceIDs`: the one source all rows decode from (copied by the pointer-generator).
+    private func nextLogProbabilities(_ g: Graph, lastTokens: [Int], memory: Var, padding: [Bool], sourceIDs: [Int],
                                       cache: inout KeyValueCache?, step: Int, options: DecodingOptions) -> Tensor {
-        let scores = logits(g, targetIDs: lastTokens, batchSize: lastTokens.count, memory: memory,
-                            sourcePadding: padding, cache: &cache)                          // [B, 1, V]
-        var logProbabilities = logSoftmaxRows(scores.value.reshaped([lastTokens.count, config.vocabularySize]))
+        let h = decoded(g, targetIDs: lastTokens, batchSize: lastTokens.count, memory: memory,
+                        sourcePadding: padding, cache: &cache)                              // [B, 1, C]
+        let scores = vocabularyLogits(g, h).value.reshaped([lastTokens.count, config.vocabularySize])  // [B, V]
+        var logProbabilities: Tensor
+        if config.pointerGenerator {
+            let copy = copyParts(g, h, memory: memory)
+            let rows = lastTokens.count
+            logProbabilities = pointerGeneratorLogProbabilities(
+                vocabularyLogits: scores, copyScores: copy.scores.value, gate: copy.gate.value,
+                source: CopySource(ids: Array([[Int]](repeating: sourceIDs, count: rows).joined()), padding: padding,
+                                   length: sourceIDs.count, rowsPerItem: 1))
+        } else {
+            logProbabilities = logSoftmaxRows(scores)
+        }
         let vocabulary = config.vocabularySize
         for b in 0..<lastTokens.count {
             // Never produce the structural tokens; EOS only once the response is long enough.
@@ -82,7 +95,7 @@ extension Seq2Seq {
     }
 
     /// Token-by-token decoding of one hypothesis, `choose` picking each token from the log-probabilities.
-    private func sample(_ g: Graph, memory: Var, padding: [Bool], options: DecodingOptions,
+    private func sample(_ g: Graph, memory: Var, padding: [Bool], sourceIDs: [Int], options: DecodingOptions,
                         choose: (ArraySlice<Float>, Int) -> Int) -> Hypothesis {
         var cache: KeyValueCache? = KeyValueCache(layers: config.transformer.layers)
         var tokens: [Int] = []
@@ -90,7 +103,7 @@ extension Seq2Seq {
         var last = Vocabulary.sosID
         for step in 0..<options.maxLength {
             let logProbabilities = nextLogProbabilities(g, lastTokens: [last], memory: memory, padding: padding,
-                                                        cache: &cache, step: step, options: options)
+                                                        sourceIDs: sourceIDs, cache: &cache, step: step, options: options)
             let token = choose(logProbabilities.scalars[...], step)
             total += logProbabilities.scalars[token]
             if token == Vocabulary.eosID { break }
@@ -102,7 +115,7 @@ extension Seq2Seq {
 
     /// Beam search over `size` hypotheses kept as one batch; finished hypotheses leave the beam.
     /// Returns at most `size` finished hypotheses, best score first.
-    private func beamSearch(_ g: Graph, memory: Var, padding: [Bool], size: Int,
+    private func beamSearch(_ g: Graph, memory: Var, padding: [Bool], sourceIDs: [Int], size: Int,
                             options: DecodingOptions) -> [Hypothesis] {
         let vocabulary = config.vocabularySize
         func normalised(_ logProbability: Float, _ length: Int) -> Float {
@@ -116,7 +129,7 @@ extension Seq2Seq {
         for step in 0..<options.maxLength {
             let lastTokens = beams.map { $0.tokens.last ?? Vocabulary.sosID }
             let logProbabilities = nextLogProbabilities(g, lastTokens: lastTokens, memory: beamMemory,
-                                                        padding: beamPadding, cache: &cache, step: step,
+                                                        padding: beamPadding, sourceIDs: sourceIDs, cache: &cache, step: step,
                                                         options: options)                // [beams, V]
             // Best `size` extensions over all beams: (beam, token, total log-probability).
             var candidates: [(beam: Int, token: Int, logProbability: Float)] = []

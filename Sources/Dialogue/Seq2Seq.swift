@@ -10,6 +10,9 @@ import Text
 //   source ids [B, S] -> embedding [B, S, E] -> encoder (E -> C projection, positions, N layers) -> memory [B, S, C]
 //   target ids [B, T] -> embedding [B, T, E] -> decoder (causal self-attn, cross-attn over memory) -> h [B, T, C]
 //   h -> outputProjection (C -> E) -> tied embedding E^T -> logits [B, T, V]
+//   with `pointerGenerator` (the release's pointer_gen option): P(w) = g softmax(logits)_w + (1 - g) Σ_{s: x_s = w} a_s,
+//   g = σ(h w_g + b_g), a = softmax_s((h W_q)·(memory W_k) / sqrt(K)) over the real source positions: a pointer
+//   attention of its own (the release reuses the last decoder layer's cross-attention logits, averaged over heads).
 //
 // The embedding table is shared by the encoder input, the decoder input and the output layer (PAML's
 // weight sharing); it starts from GloVe vectors (E = 50 here, 6B 50d) and is projected to the model width.
@@ -23,13 +26,38 @@ public struct Seq2SeqConfig: Codable, Equatable, Sendable {
     public var transformer: TransformerConfig
     /// Label smoothing of the training loss (Szegedy et al. 2016); evaluation NLL never smooths.
     public var labelSmoothing: Float
+    /// Copy words from the source with a pointer-generator output (See et al. 2017).
+    public var pointerGenerator: Bool
 
     public init(vocabularySize: Int, embeddingWidth: Int = 50,
-                transformer: TransformerConfig = TransformerConfig(), labelSmoothing: Float = 0.1) {
+                transformer: TransformerConfig = TransformerConfig(), labelSmoothing: Float = 0.1, pointerGenerator: Bool = false) {
         self.vocabularySize = vocabularySize
         self.embeddingWidth = embeddingWidth
         self.transformer = transformer
         self.labelSmoothing = labelSmoothing
+        self.pointerGenerator = pointerGenerator
+    }
+
+    enum CodingKeys: String, CodingKey { case vocabularySize, embeddingWidth, transformer, labelSmoothing, pointerGenerator }
+
+    /// Checkpoints written before the pointer-generator option have none.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        vocabularySize = try c.decode(Int.self, forKey: .vocabularySize)
+        embeddingWidth = try c.decode(Int.self, forKey: .embeddingWidth)
+        transformer = try c.decode(TransformerConfig.self, forKey: .transformer)
+        labelSmoothing = try c.decode(Float.self, forKey: .labelSmoothing)
+        pointerGenerator = try c.decodeIfPresent(Bool.self, forKey: .pointerGenerator) ?? false
+    }
+
+    /// Old configs are written without the key, so their bytes (and checksums of configs) do not change.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(vocabularySize, forKey: .vocabularySize)
+        try c.encode(embeddingWidth, forKey: .embeddingWidth)
+        try c.encode(transformer, forKey: .transformer)
+        try c.encode(labelSmoothing, forKey: .labelSmoothing)
+        if pointerGenerator { try c.encode(pointerGenerator, forKey: .pointerGenerator) }
     }
 }
 
@@ -39,6 +67,9 @@ extension Seq2SeqConfig: ValidatedConfig {
         try Check.within(embeddingWidth, 1...4096, "model.embeddingWidth")
         try transformer.validate()
         try Check.finite(labelSmoothing, "model.labelSmoothing", from: 0, to: 1, upperOpen: true)
+        if pointerGenerator && labelSmoothing > 0 {
+            throw ConfigError(field: "model.labelSmoothing", value: "\(labelSmoothing)", allowed: "0 with the pointer-generator output (its loss is plain NLL)")
+        }
     }
 }
 
@@ -132,6 +163,11 @@ public struct Seq2Seq: Sendable {
                hasBias: false)
     }
 
+    /// The pointer-generator's query and key projections (C -> K) and gate (C -> 1).
+    public var pointerQuery: Linear { Linear(name: "pointer.query", inputSize: config.transformer.width, outputSize: config.transformer.keyDepth, hasBias: false) }
+    public var pointerKey: Linear { Linear(name: "pointer.key", inputSize: config.transformer.width, outputSize: config.transformer.keyDepth, hasBias: false) }
+    public var pointerGate: Linear { Linear(name: "pointer.gate", inputSize: config.transformer.width, outputSize: 1) }
+
     /// Fresh weights; `pretrained` [V, E] (e.g. GloVe rows for the vocabulary) replaces the random table.
     public func initialParameters(seed: UInt64, pretrained: Tensor? = nil) -> Parameters {
         var rng = SeededGenerator(seed: seed)
@@ -144,6 +180,11 @@ public struct Seq2Seq: Sendable {
         encoder.initialize(into: &parameters, using: &rng)
         decoder.initialize(into: &parameters, using: &rng)
         outputProjection.initialize(into: &parameters, using: &rng)
+        if config.pointerGenerator {
+            pointerQuery.initialize(into: &parameters, using: &rng)
+            pointerKey.initialize(into: &parameters, using: &rng)
+            pointerGate.initialize(into: &parameters, using: &rng)
+        }
         return parameters
     }
 
@@ -157,20 +198,49 @@ public struct Seq2Seq: Sendable {
     /// positions with a cache). ids [B * T] -> logits [B, T, V].
     public func logits(_ g: Graph, targetIDs: [Int], batchSize: Int, memory: Var, sourcePadding: [Bool],
                        cache: inout KeyValueCache?) -> Var {
-        let time = targetIDs.count / batchSize
-        let input = embedding(g, targetIDs, shape: [batchSize, time])                              // [B, T, E]
-        let h = decoder(g, input, memory: memory, sourcePadding: sourcePadding, cache: &cache)     // [B, T, C]
-        return embedding.logits(g, outputProjection(g, h))                                         // [B, T, V]
+        vocabularyLogits(g, decoded(g, targetIDs: targetIDs, batchSize: batchSize, memory: memory,
+                                    sourcePadding: sourcePadding, cache: &cache))
     }
 
-    /// Training loss: label-smoothed cross-entropy per target token (PAD ignored), averaged.
+    /// Decoder states h [B, T, C] for target ids [B * T].
+    public func decoded(_ g: Graph, targetIDs: [Int], batchSize: Int, memory: Var, sourcePadding: [Bool],
+                        cache: inout KeyValueCache?) -> Var {
+        let time = targetIDs.count / batchSize
+        let input = embedding(g, targetIDs, shape: [batchSize, time])                              // [B, T, E]
+        return decoder(g, input, memory: memory, sourcePadding: sourcePadding, cache: &cache)      // [B, T, C]
+    }
+
+    /// The tied output layer: h [B, T, C] -> logits [B, T, V].
+    public func vocabularyLogits(_ g: Graph, _ h: Var) -> Var { embedding.logits(g, outputProjection(g, h)) }
+
+    /// The pointer-generator's copy scores [B * T, S] and gate logits [B * T, 1] for states h [B, T, C].
+    public func copyParts(_ g: Graph, _ h: Var, memory: Var) -> (scores: Var, gate: Var) {
+        let (b, t, s) = (h.shape[0], h.shape[1], memory.shape[1])
+        let scale = 1 / Float(config.transformer.keyDepth).squareRoot()
+        let scores = matmul(pointerQuery(g, h), pointerKey(g, memory), transposeB: true) * scale    // [B, T, S]
+        return (scores.reshaped([b * t, s]), pointerGate(g, h).reshaped([b * t, 1]))
+    }
+
+    /// Training loss: label-smoothed cross-entropy per target token (PAD ignored), averaged; with the
+    /// pointer-generator, -log P(target) of the mixed distribution.
     public func loss(_ g: Graph, _ batch: Seq2SeqBatch, labelSmoothing: Float? = nil) -> Var {
         let memory = encode(g, batch)
         var none: KeyValueCache? = nil
-        let scores = logits(g, targetIDs: batch.targetInput, batchSize: batch.batchSize, memory: memory,
-                            sourcePadding: batch.sourcePadding, cache: &none)                     // [B, T, V]
-        return crossEntropy(logits: scores.reshaped([-1, config.vocabularySize]), targets: batch.targetOutput,
+        let h = decoded(g, targetIDs: batch.targetInput, batchSize: batch.batchSize, memory: memory,
+                        sourcePadding: batch.sourcePadding, cache: &none)                         // [B, T, C]
+        let scores = vocabularyLogits(g, h).reshaped([-1, config.vocabularySize])                  // [B * T, V]
+        if config.pointerGenerator {
+            let copy = copyParts(g, h, memory: memory)
+            return pointerGeneratorLoss(vocabularyLogits: scores, copyScores: copy.scores, gate: copy.gate,
+                                        source: copySource(batch), targets: batch.targetOutput, ignoreIndex: Vocabulary.padID)
+        }
+        return crossEntropy(logits: scores, targets: batch.targetOutput,
                             ignoreIndex: Vocabulary.padID, labelSmoothing: labelSmoothing ?? config.labelSmoothing)
+    }
+
+    func copySource(_ batch: Seq2SeqBatch) -> CopySource {
+        CopySource(ids: batch.sourceIDs, padding: batch.sourcePadding, length: batch.sourceLength,
+                   rowsPerItem: batch.targetInput.count / batch.batchSize)
     }
 
     /// The training loss of `batch` and its gradients at `parameters`: the batch is cut into one
@@ -188,9 +258,20 @@ public struct Seq2Seq: Sendable {
         let g = Graph(parameters: parameters, trainable: false)
         let memory = encode(g, batch)
         var none: KeyValueCache? = nil
-        let scores = logits(g, targetIDs: batch.targetInput, batchSize: batch.batchSize, memory: memory,
-                            sourcePadding: batch.sourcePadding, cache: &none)
-        return Autograd.negativeLogLikelihood(logits: scores.value.reshaped([-1, config.vocabularySize]),
-                                              targets: batch.targetOutput, ignoreIndex: Vocabulary.padID)
+        let h = decoded(g, targetIDs: batch.targetInput, batchSize: batch.batchSize, memory: memory,
+                        sourcePadding: batch.sourcePadding, cache: &none)
+        let scores = vocabularyLogits(g, h).value.reshaped([-1, config.vocabularySize])
+        guard config.pointerGenerator else {
+            return Autograd.negativeLogLikelihood(logits: scores, targets: batch.targetOutput, ignoreIndex: Vocabulary.padID)
+        }
+        let copy = copyParts(g, h, memory: memory)
+        let logP = pointerGeneratorLogProbabilities(vocabularyLogits: scores, copyScores: copy.scores.value,
+                                                    gate: copy.gate.value, source: copySource(batch))
+        var total = 0.0, count = 0
+        for (r, t) in batch.targetOutput.enumerated() where t != Vocabulary.padID {
+            total -= Double(logP.scalars[r * config.vocabularySize + t])
+            count += 1
+        }
+        return (total, count)
     }
 }

@@ -58,7 +58,8 @@ public struct ConsistencyCurveConfig: Codable, Sendable, ValidatedConfig {
     public var minilm: String
     /// Folder of finished units (resumable).
     public var cache: String
-    public var resamples = 2000
+    /// Persona resamples per interval (the plan: 10,000).
+    public var resamples = 10_000
 
     public init(data: String, systems: [ConsistencySystem], nliCheckpoint: String, minilm: String, cache: String) {
         self.data = data

@@ -128,7 +128,7 @@ struct ConsistencyCommand: ParsableCommand {
     @Option(help: "Global-norm clip of each adaptation gradient (0: none, as the release).") var adaptClip: Float = 0
     @Option(help: "Beam size.") var beam = 5
     @Flag(help: "Also adapt PAML and Dialogue+Fine-tuning on another persona's dialogues at k = 3 and 10 (control).") var wrongPersona = false
-    @Option(help: "Bootstrap resamples of the personas.") var resamples = 2000
+    @Option(help: "Bootstrap resamples of the personas.") var resamples = 10_000
     @Option(help: "NLI checkpoint for C.") var nliCheckpoint = "Checkpoints/nli"
     @Option(help: "all-MiniLM-L6-v2 model folder. Default: \(MiniLMLocation.environmentVariable) or the pip package.") var minilm: String?
     @Option(help: "Folder of finished units (resumable).") var cache = "runs/paml-consistency/cache"

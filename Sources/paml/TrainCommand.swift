@@ -60,6 +60,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Feed-forward width (PAML: 50).") var filterSize = 50
     @Option(help: "Dropout on sub-layer outputs.") var dropout: Float = 0.1
     @Option(help: "Label smoothing (supervised systems).") var labelSmoothing: Float = 0.1
+    @Flag(help: "Pointer-generator output: copy words from the source (the release's pointer_gen; needs --label-smoothing 0).")
+    var pointerGenerator = false
     @Option(help: "Least count of a word to enter the vocabulary.") var minCount = 2
 
     @Option(help: "PAML inner SGD learning rate alpha.") var innerLearningRate: Float = 0.01
@@ -86,7 +88,7 @@ struct TrainCommand: ParsableCommand {
             transformer: TransformerConfig(layers: layers, width: width, heads: heads, keyDepth: keyDepth,
                                            valueDepth: keyDepth, filterSize: filterSize, inputDropout: dropout,
                                            layerDropout: dropout, attentionDropout: 0, reluDropout: dropout),
-            labelSmoothing: labelSmoothing)
+            labelSmoothing: labelSmoothing, pointerGenerator: pointerGenerator)
     }
 
     var trainingOptions: TrainingOptions {

@@ -183,3 +183,79 @@ final class Seq2SeqTests: XCTestCase {
         XCTAssertThrowsError(try DialogueFormat(maxHistoryTurns: 0).validate())
     }
 }
+
+/// The dialogue model with the pointer-generator output.
+final class PointerGeneratorSeq2SeqTests: XCTestCase {
+    let model = Seq2Seq(config: Seq2SeqConfig(
+        vocabularySize: 12, embeddingWidth: 6,
+        transformer: TransformerConfig(layers: 2, width: 8, heads: 2, keyDepth: 8, valueDepth: 8, filterSize: 16),
+        labelSmoothing: 0, pointerGenerator: true))
+    let batch = Seq2SeqBatch(sources: [[4, 5, 6, 7], [8, 9]], responses: [[10, 11, 4], [9]])
+
+    func testWholeModelGradientCheck() {
+        let parameters = model.initialParameters(seed: 3)
+        XCTAssertNotNil(parameters["pointer.gate.weight"])
+        let result = checkGradients(parameters: parameters, perTensor: 3) { g in model.loss(g, batch) }
+        XCTAssertLessThan(result.worstRelativeError, 1e-2, result.description)
+        XCTAssertGreaterThan(result.checkedElements, parameters.count * 2)
+    }
+
+    /// Perplexity's NLL is the training loss times the token count, and decoding reads the same distribution.
+    func testNegativeLogLikelihoodAndDecodingUseTheMixture() {
+        let parameters = model.initialParameters(seed: 4)
+        let (total, count) = model.negativeLogLikelihood(parameters: parameters, batch: batch)
+        let mean = model.loss(Graph(parameters: parameters, trainable: false), batch).value.scalar
+        XCTAssertEqual(count, 6)
+        assertClose(Float(total / Double(count)), mean, absolute: 1e-5)
+        // Greedy decoding scores its tokens with the same mixture as teacher forcing does.
+        let options = DecodingOptions(maxLength: 4, minLength: 4)
+        let source = [4, 5, 6, 7]
+        let greedy = model.generate(parameters: parameters, source: source, strategy: .greedy, options: options)[0]
+        XCTAssertEqual(greedy.tokens.count, 4)
+        let forced = Seq2SeqBatch(sources: [source], responses: [greedy.tokens])
+        let g = Graph(parameters: parameters, trainable: false)
+        let memory = model.encode(g, forced)
+        var none: KeyValueCache? = nil
+        let h = model.decoded(g, targetIDs: forced.targetInput, batchSize: 1, memory: memory, sourcePadding: forced.sourcePadding, cache: &none)
+        let copy = model.copyParts(g, h, memory: memory)
+        let logP = pointerGeneratorLogProbabilities(
+            vocabularyLogits: model.vocabularyLogits(g, h).value.reshaped([-1, 12]), copyScores: copy.scores.value, gate: copy.gate.value,
+            source: CopySource(ids: forced.sourceIDs, padding: forced.sourcePadding, length: forced.sourceLength, rowsPerItem: 5))
+        let teacher = greedy.tokens.enumerated().reduce(Float(0)) { $0 + logP.scalars[$1.offset * 12 + $1.element] }
+        assertClose(greedy.logProbability, teacher, absolute: 1e-4)
+    }
+
+    /// A pointer-generator learns to copy words it cannot produce from the vocabulary side: with the output layer
+    /// frozen at zero, only copying can put mass on the source words.
+    func testCopiesThroughThePointer() {
+        var parameters = model.initialParameters(seed: 5)
+        var rng = SeededGenerator(seed: 6)
+        var optimizer = Adam(learningRate: 0.02)
+        let examples: [[Int]] = (0..<16).map { _ in (0..<3).map { _ in 4 + Int(rng.next() % 8) } }
+        for _ in 0..<250 {
+            let batch = Seq2SeqBatch(sources: examples, responses: examples)
+            var (_, gradients) = valueAndGradient(at: parameters) { g in model.loss(g, batch) }
+            gradients["outputProjection.weight"] = Tensor(zeros: parameters.require("outputProjection.weight").shape)
+            optimizer.update(&parameters, gradients: gradients)
+            parameters["outputProjection.weight"] = Tensor(zeros: parameters.require("outputProjection.weight").shape)
+        }
+        let options = DecodingOptions(maxLength: 3, minLength: 3)
+        var copied = 0
+        for source in examples.prefix(8) {
+            let out = model.generate(parameters: parameters, source: source, strategy: .greedy, options: options)[0].tokens
+            if out == source { copied += 1 }
+        }
+        XCTAssertGreaterThanOrEqual(copied, 6, "the pointer did not learn to copy")
+    }
+
+    func testOldConfigsReadWithoutThePointer() throws {
+        let plain = Seq2SeqConfig(vocabularySize: 12, embeddingWidth: 6)
+        let json = String(decoding: try JSONEncoder().encode(plain), as: UTF8.self)
+        XCTAssertFalse(json.contains("pointerGenerator"), "configs without the pointer are written as before")
+        XCTAssertEqual(try JSONDecoder().decode(Seq2SeqConfig.self, from: Data(json.utf8)), plain)
+        XCTAssertEqual(try JSONDecoder().decode(Seq2SeqConfig.self, from: try JSONEncoder().encode(model.config)), model.config)
+        var smoothed = model.config
+        smoothed.labelSmoothing = 0.1
+        XCTAssertThrowsError(try smoothed.validate())
+    }
+}
