@@ -1,33 +1,40 @@
 #!/usr/bin/env bash
-# Trains the dialogue systems of PAML's Table 1 on the persona meta-dataset and runs the k-shot
-# experiment that writes Evaluation/paml.md, paml_kshot.json and paml_kshot.svg. Resumable: rerunning
-# continues each training from its checkpoint in runs/. Sizes are PAML's (6 layers, width 300, 4 heads,
-# key/value depth 40, filter 50); step counts are set for a 2-core CPU budget (override with env vars).
+# The PAML reproduction of Evaluation/paml-plan.md, end to end and resumable: every step continues from its
+# checkpoint in runs/paml-repro/ when rerun, and the consistency experiment caches each finished dialogue.
+# Same architecture and loss (plain NLL) for every system; PAML's sizes (6 layers, width 300, 4 heads, key/value
+# depth 40, filter 50). Runs take hours on 2 cores: run it in the background and read the logs.
+#   THREADS=1 scripts/paml-experiment.sh > runs/paml-repro.log 2>&1 &
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DIALOGUE_STEPS=${DIALOGUE_STEPS:-1760}
-PERSONA_STEPS=${PERSONA_STEPS:-1760}
-PAML_STEPS=${PAML_STEPS:-40}
-# The equal-compute control trains the Dialogue model on for as many gradient computations as PAML's
-# meta-training makes: 40 meta-steps x 8 personas x (3 inner steps + 1 query step) = 1,280 batches.
-CONTROL_STEPS=${CONTROL_STEPS:-$((DIALOGUE_STEPS + PAML_STEPS * 8 * 4))}
 PAML=${PAML:-.build/release/paml}
+THREADS=${THREADS:-2}
 [ -x "$PAML" ] || swift build -c release --product paml
-
-"$PAML" train --system dialogue --out runs/dialogue --steps "$DIALOGUE_STEPS" --validate-every 160 --checkpoint-every 80 --seed 1
-"$PAML" train --system dialogue-persona --out runs/dialogue-persona --steps "$PERSONA_STEPS" --validate-every 160 \
-    --checkpoint-every 80 --seed 1
-# PAML starts from the Dialogue model (same architecture) and meta-trains over personas: first-order MAML,
-# inner loop = the k-shot protocol (3 SGD steps at alpha 0.01 on 3 of the persona's dialogues, each gradient
-# clipped to norm 2), query = the persona's other dialogues, outer Adam 3e-4. The best checkpoint has the
-# lowest geometric mean of the meta-valid 0-, 1- and 3-shot perplexities.
-"$PAML" train --system paml --init-from runs/dialogue/best --out runs/paml --steps "$PAML_STEPS" --batch-size 32 \
-    --meta-batch-size 8 --inner-steps 3 --inner-gradient-clip 2 --support-dialogues 3 --validation-shots 0 1 3 \
-    --validate-every 5 --checkpoint-every 5 --seed 1
-# Equal-compute control: the Dialogue model's own run, continued (it resumes from a copy of runs/dialogue).
-[ -e runs/dialogue-control ] || cp -r runs/dialogue runs/dialogue-control
-"$PAML" train --system dialogue --out runs/dialogue-control --steps "$CONTROL_STEPS" --validate-every 160 \
-    --checkpoint-every 160 --seed 1
-"$PAML" experiment kshot --dialogue runs/dialogue/best --dialogue-persona runs/dialogue-persona/best \
-    --control runs/dialogue-control/best --paml runs/paml/best --shots 0 1 3 5 10 --personas 10 --held-out 2 \
-    --adapt-steps 3 --tune-lr 0.001 0.003 0.01 --tune-personas 10 --bleu-turns 2 --out Evaluation --force
+run() { "$PAML" --threads "$THREADS" "$@"; }
+R=runs/paml-repro
+# 1. Supervised systems: Adam 1e-3, batch 32, clip 2, validation perplexity on meta-valid every 1,000 steps,
+#    early stop after 5 validations without a new best, at most 40,000 steps.
+for system in dialogue dialogue-persona; do
+    run train --system "$system" --out "$R/$system" --label-smoothing 0 --steps 40000 --validate-every 1000 \
+        --checkpoint-every 500 --patience 5 --seed 1
+done
+# 2. PAML as the release meta-trains it: from scratch, first-order MAML, 16 personas per meta-batch, each task one
+#    support and one query dialogue, one inner SGD step at 0.01, outer Adam 3e-4 (query loss clipped to 2),
+#    meta-validation (1-shot adapted perplexity on 20 meta-valid personas) every 50 iterations, patience 20.
+PAML_ARGS=(--system paml --steps 10000 --meta-batch-size 16 --support-dialogues 1 --query-dialogues 1 --inner-steps 1
+           --inner-learning-rate 0.01 --outer-learning-rate 0.0003 --validation-shots 1 --validation-personas 20
+           --validate-every 50 --checkpoint-every 50 --patience 20 --seed 1)
+run train "${PAML_ARGS[@]}" --out "$R/paml"
+# 3. The same meta-training started from the converged Dialogue model.
+run train "${PAML_ARGS[@]}" --init-from "$R/dialogue/best" --out "$R/paml-from-dialogue"
+# 4. Control: the Dialogue model trained on for as many updates as PAML's meta-training made.
+dialogue_steps=$(python3 -c "import json;print(json.load(open('$R/dialogue/config.json'))['metadata']['paml.step'])")
+paml_steps=$(python3 -c "import json;print(json.load(open('$R/paml-from-dialogue/config.json'))['metadata']['paml.step'])")
+[ -e "$R/dialogue-control" ] || cp -r "$R/dialogue" "$R/dialogue-control"
+run train --system dialogue --out "$R/dialogue-control" --label-smoothing 0 --steps $((dialogue_steps + paml_steps)) \
+    --validate-every 1000 --checkpoint-every 500 --seed 1
+# 5. C against k under the release's fine-tuning (SGD 0.01, batch 16, 10 passes, no clip), 40 personas x 8 held-out
+#    dialogues, every turn scored, with the wrong-persona control.
+run experiment consistency --dialogue "$R/dialogue/best" --dialogue-persona "$R/dialogue-persona/best" \
+    --paml "$R/paml/best" --paml-from-dialogue "$R/paml-from-dialogue/best" --control "$R/dialogue-control/best" \
+    --wrong-persona --cache "$R/consistency-cache" --out "$R/consistency"
+echo "done: $R/consistency/paml-consistency.md (copy to Evaluation/ with --out Evaluation --force once reviewed)"

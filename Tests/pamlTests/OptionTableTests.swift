@@ -12,6 +12,7 @@ final class OptionTableTests: XCTestCase {
         var args = path
         switch path.joined(separator: " ") {
         case "experiment kshot": args += ["--dialogue", "d", "--paml", "p"]
+        case "experiment consistency": args += ["--dialogue", "d"]
         case "bleu": args += ["--hypotheses", "h", "--references", "r"]
         case "score": args += ["--transcript", "t"]
         case "adapt": args += ["--persona", "p.jsonl"]
@@ -28,16 +29,18 @@ final class OptionTableTests: XCTestCase {
         "* --adapt-steps 0", "* --adapt-gradient-clip 0", "* --inner-gradient-clip 0", "* --style-steps 0",
         "* --style-lr 0", "* --adapt-lr 0", "* --transcripts 0", "* --limit 0", "* --persona-pairs 0",
         "experiment kshot --bleu-turns 0", "experiment kshot --no-trans-gate-steps 0", "recommend experiment --no-trans-gate-steps 0",
+        "recommend experiment --global-memory-steps 0", "recommend experiment --paper-steps 0", "recommend experiment --no-mean-steps 0",
         "nli human --dialogues 0", "bleu --width 0", "train --dropout 0", "train --label-smoothing 0",
         // add-k / floor smoothing with 0 is sacreBLEU's "no smoothing" value
         "bleu --smooth-value 0",
         // data stats and glove-coverage only count; their minimum overlap / count of 0 is a legal query
         "data stats --minimum-overlap 0", "data glove-coverage --min-count 0", "data glove-coverage --max-size 0",
         // k = 0 (no adaptation) is part of every k-shot curve; 0 adaptation episodes is the CRS curve's first point
-        "train --validation-shots 0", "experiment kshot --shots 0", "recommend experiment --support-sizes 0",
+        "train --validation-shots 0", "experiment kshot --shots 0", "experiment consistency --shots 0", "recommend experiment --support-sizes 0",
         // a gradient clip larger than any gradient norm is "no clip": any finite value >= 0 is meaningful
         "* --adapt-gradient-clip 1e30", "* --adapt-gradient-clip 99999999999999999999",
         "* --inner-gradient-clip 1e30", "* --inner-gradient-clip 99999999999999999999",
+        "* --adapt-clip 0", "* --adapt-clip 1e30", "* --adapt-clip 99999999999999999999",
     ]
 
     func optionsByCommand() throws -> [(path: [String], options: [String])] {
