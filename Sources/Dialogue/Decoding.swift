@@ -23,12 +23,32 @@ public struct DecodingOptions: Sendable {
     public var lengthPenalty: Float
     /// Seed for top-k sampling.
     public var seed: UInt64
+    /// Tokens never produced (e.g. the "[" of corpus placeholders such as "[user 2's name]").
+    public var bannedTokens: Set<Int>
+    /// No n-gram of this length appears twice in a response (ParlAI's beam_block_ngram; 0: off).
+    public var blockRepeatedNGram: Int
 
-    public init(maxLength: Int = 20, minLength: Int = 5, lengthPenalty: Float = 1, seed: UInt64 = 0) {
+    public init(maxLength: Int = 20, minLength: Int = 5, lengthPenalty: Float = 1, seed: UInt64 = 0,
+                bannedTokens: Set<Int> = [], blockRepeatedNGram: Int = 0) {
         self.maxLength = maxLength
         self.minLength = minLength
         self.lengthPenalty = lengthPenalty
         self.seed = seed
+        self.bannedTokens = bannedTokens
+        self.blockRepeatedNGram = blockRepeatedNGram
+    }
+
+    /// The tokens that would repeat an n-gram of `history` if they came next (n = `blockRepeatedNGram`).
+    public func repeatingTokens(after history: [Int]) -> Set<Int> {
+        let n = blockRepeatedNGram
+        guard n > 0, history.count >= n else { return [] }
+        if n == 1 { return Set(history) }
+        let prefix = history.suffix(n - 1)
+        var out: Set<Int> = []
+        for start in 0...(history.count - n) where history[start..<(start + n - 1)].elementsEqual(prefix) {
+            out.insert(history[start + n - 1])
+        }
+        return out
     }
 }
 
@@ -68,7 +88,8 @@ extension Seq2Seq {
 
     /// Log-probabilities of the next token for each row of the batch, with EOS masked before `minLength`.
     /// `sourceIDs`: the one source all rows decode from (copied by the pointer-generator).
-    private func nextLogProbabilities(_ g: Graph, lastTokens: [Int], memory: Var, padding: [Bool], sourceIDs: [Int],
+    /// `histories`: each row's tokens so far (n-gram blocking).
+    private func nextLogProbabilities(_ g: Graph, lastTokens: [Int], histories: [[Int]], memory: Var, padding: [Bool], sourceIDs: [Int],
                                       cache: inout KeyValueCache?, step: Int, options: DecodingOptions) -> Tensor {
         let h = decoded(g, targetIDs: lastTokens, batchSize: lastTokens.count, memory: memory,
                         sourcePadding: padding, cache: &cache)                              // [B, 1, C]
@@ -90,6 +111,9 @@ extension Seq2Seq {
             logProbabilities.scalars[b * vocabulary + Vocabulary.padID] = -.infinity
             logProbabilities.scalars[b * vocabulary + Vocabulary.sosID] = -.infinity
             if step < options.minLength { logProbabilities.scalars[b * vocabulary + Vocabulary.eosID] = -.infinity }
+            for token in options.bannedTokens.union(options.repeatingTokens(after: histories[b])) where token < vocabulary {
+                logProbabilities.scalars[b * vocabulary + token] = -.infinity
+            }
         }
         return logProbabilities                                                              // [B, V]
     }
@@ -102,7 +126,7 @@ extension Seq2Seq {
         var total: Float = 0
         var last = Vocabulary.sosID
         for step in 0..<options.maxLength {
-            let logProbabilities = nextLogProbabilities(g, lastTokens: [last], memory: memory, padding: padding,
+            let logProbabilities = nextLogProbabilities(g, lastTokens: [last], histories: [tokens], memory: memory, padding: padding,
                                                         sourceIDs: sourceIDs, cache: &cache, step: step, options: options)
             let token = choose(logProbabilities.scalars[...], step)
             total += logProbabilities.scalars[token]
@@ -128,7 +152,7 @@ extension Seq2Seq {
         var finished: [Hypothesis] = []
         for step in 0..<options.maxLength {
             let lastTokens = beams.map { $0.tokens.last ?? Vocabulary.sosID }
-            let logProbabilities = nextLogProbabilities(g, lastTokens: lastTokens, memory: beamMemory,
+            let logProbabilities = nextLogProbabilities(g, lastTokens: lastTokens, histories: beams.map(\.tokens), memory: beamMemory,
                                                         padding: beamPadding, sourceIDs: sourceIDs, cache: &cache, step: step,
                                                         options: options)                // [beams, V]
             // Best `size` extensions over all beams: (beam, token, total log-probability).

@@ -51,6 +51,8 @@ public struct ConsistencyCurveConfig: Codable, Sendable, ValidatedConfig {
     public var adaptBatch = 16
     public var adaptClip: Float = 0
     public var beam = 5
+    /// No n-gram of this length twice in an answer (0: off, as the release; 3 is ParlAI's trigram blocking).
+    public var blockNGram = 0
     /// Systems that also get the wrong-persona control, at these k.
     public var wrongPersonaSystems: [String] = []
     public var wrongPersonaShots = [3, 10]
@@ -80,6 +82,7 @@ public struct ConsistencyCurveConfig: Codable, Sendable, ValidatedConfig {
             throw ConfigError(field: "systems", value: "\(systems.map(\.name))", allowed: "one or more systems with distinct names")
         }
         try Check.within(beam, 1...64, "beam")
+        try Check.within(blockNGram, 0...20, "blockNGram")
         try Check.within(resamples, 2...1_000_000, "resamples")
         for name in wrongPersonaSystems where !systems.contains(where: { $0.name == name && $0.adapted }) {
             throw ConfigError(field: "wrongPersonaSystems", value: name, allowed: "the name of an adapted system")
@@ -170,12 +173,16 @@ public struct ConsistencyCurve {
         var units = try Self.readUnits(cacheFile)
         var done = Set(units.map(\.key))
         progress("\(units.count) finished units in \(cacheFile.path)")
+        try checkCacheSettings(cacheFolder.appendingPathComponent("settings.json"), scorer: model.signature?.weights ?? "unrecorded")
         let appender = try UnitAppender(cacheFile)
 
         for system in config.systems {
             let loaded = try DialogueCheckpoint(folder: URL(fileURLWithPath: system.checkpoint))
             let encoder = ExampleEncoder(vocabulary: loaded.vocabulary, format: loaded.config.format)
             let encoded = tasks.map { task in task.dialogues.map { $0.examples.map(encoder.encode) } }
+            // Corpus placeholders ("[user 2's name]") are never said: their brackets are banned.
+            let decoding = DecodingOptions(bannedTokens: Set(["[", "]"].filter(loaded.vocabulary.contains).map(loaded.vocabulary.id)),
+                                           blockRepeatedNGram: config.blockNGram)
             var jobs: [(k: Int, wrong: Bool)] = system.adapted ? config.shots.map { ($0, false) } : [(0, false)]
             if config.wrongPersonaSystems.contains(system.name) { jobs += config.wrongPersonaShots.map { ($0, true) } }
             for (k, wrong) in jobs {
@@ -199,7 +206,7 @@ public struct ConsistencyCurve {
                         let examples = encoded[p][held]
                         let answers = examples.map { example in
                             loaded.vocabulary.decode(loaded.model.generate(parameters: adapted, source: example.source,
-                                                                           strategy: .beam(size: config.beam))[0].tokens).joined(separator: " ")
+                                                                           strategy: .beam(size: config.beam), options: decoding)[0].tokens).joined(separator: " ")
                         }
                         let references = examples.map { loaded.vocabulary.decode($0.response).joined(separator: " ") }
                         let scores = scorer.score(answers.map { ($0, side.persona) }).map(\.score)
@@ -268,7 +275,8 @@ public struct ConsistencyCurve {
         held out in turn. Protocol (the release's `main_fine_tune.py`): adapt all weights on the k dialogues that follow \
         the held-out one, SGD lr \(c.adaptLr), batch \(c.adaptBatch), \(c.adaptSteps) passes, \(c.adaptClip > 0 ? "clip \(c.adaptClip)" : "no clip"), \
         plain NLL; answer every turn (beam \(c.beam), 5-20 tokens); C(u) = Σ over the held-out dialogue's persona \
-        sentences of +1 entail / 0 neutral / -1 contradict, averaged over answers. Brackets: 95% bootstrap over \
+        sentences of +1 entail / 0 neutral / -1 contradict, averaged over answers. \
+        Corpus placeholders ("[user 2's name]") are banned in decoding\(c.blockNGram > 0 ? "; no \(c.blockNGram)-gram repeats within an answer" : ""). Brackets: 95% bootstrap over \
         personas (\(c.resamples) resamples). Scorer: \(report.signature.map { "`\($0.checkpoint)` \($0.weights)" } ?? "?").
         The paper's numbers (Persona-Chat, its own DNLI scorer; read off the release's plot, ±0.01) stand beside ours \
         for the shape of the curve only: data and scorer differ.
@@ -319,6 +327,25 @@ public struct ConsistencyCurve {
         return ["paml-consistency.md": Data(md.utf8), "paml-consistency.json": try encoder.encode(report),
                 "paml-consistency.svg": Data(lineChartSVG(title: "Consistency C after k-shot adaptation (meta-test personas)",
                                                           xLabel: "k (dialogues of the persona)", yLabel: "mean C", series: series).utf8)]
+    }
+
+    /// The cache holds answers of one protocol, decoder and scorer: a run with other settings is refused instead of
+    /// mixing its answers with the cached ones.
+    func checkCacheSettings(_ file: URL, scorer: String) throws {
+        let settings = ["dataSeed": "\(config.dataSeed)", "adaptSteps": "\(config.adaptSteps)", "adaptLr": "\(config.adaptLr)",
+                        "adaptBatch": "\(config.adaptBatch)", "adaptClip": "\(config.adaptClip)", "beam": "\(config.beam)",
+                        "blockNGram": "\(config.blockNGram)", "placeholders": "banned", "scorer": scorer]
+        if FileManager.default.fileExists(atPath: file.path) {
+            let saved = try JSONDecoder().decode([String: String].self, from: TextFile.data(file))
+            if let changed = settings.keys.sorted().first(where: { saved[$0] != settings[$0] }) {
+                throw ConfigError(field: "cache", value: config.cache,
+                                  allowed: "a cache made with the same settings (\(changed) was \(saved[changed] ?? "unset"), now \(settings[changed]!)); use another --cache")
+            }
+            return
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(settings).write(to: file, options: .atomic)
     }
 
     static func meanC(_ units: [ConsistencyUnit]) -> Double {

@@ -127,6 +127,7 @@ struct ConsistencyCommand: ParsableCommand {
     @Option(help: "Adaptation batch size.") var adaptBatch = 16
     @Option(help: "Global-norm clip of each adaptation gradient (0: none, as the release).") var adaptClip: Float = 0
     @Option(help: "Beam size.") var beam = 5
+    @Option(help: "No n-gram of this length twice in an answer (0: off, as the release; 3: trigram blocking).") var blockNgram = 0
     @Flag(help: "Also adapt PAML and Dialogue+Fine-tuning on another persona's dialogues at k = 3 and 10 (control).") var wrongPersona = false
     @Option(help: "Bootstrap resamples of the personas.") var resamples = 10_000
     @Option(help: "NLI checkpoint for C.") var nliCheckpoint = "Checkpoints/nli"
@@ -162,6 +163,7 @@ struct ConsistencyCommand: ParsableCommand {
                                             nliCheckpoint: path(nliCheckpoint), minilm: minilmFolder, cache: cache)
         config.dataSeed = personaData.dataSeed
         (config.shots, config.personas, config.heldOut, config.beam, config.resamples) = (shots, personas, heldOut, beam, resamples)
+        config.blockNGram = blockNgram
         (config.adaptSteps, config.adaptLr, config.adaptBatch, config.adaptClip) = (adaptSteps, adaptLr, adaptBatch, adaptClip)
         if wrongPersona {
             config.wrongPersonaSystems = systems.filter { $0.name == "PAML" || $0.name == "Dialogue+Fine-tuning" }.map(\.name)

@@ -259,3 +259,32 @@ final class PointerGeneratorSeq2SeqTests: XCTestCase {
         XCTAssertThrowsError(try smoothed.validate())
     }
 }
+
+final class DecodingOptionsTests: XCTestCase {
+    func testRepeatingTokensBlockEveryNGramSeenBefore() {
+        let trigram = DecodingOptions(blockRepeatedNGram: 3)
+        // "i like dogs and i like" -> "dogs" would repeat "i like dogs".
+        XCTAssertEqual(trigram.repeatingTokens(after: [4, 5, 6, 7, 4, 5]), [6])
+        XCTAssertEqual(trigram.repeatingTokens(after: [4, 5, 4, 5]), [4])
+        XCTAssertEqual(trigram.repeatingTokens(after: [4, 5]), [])
+        XCTAssertEqual(DecodingOptions(blockRepeatedNGram: 1).repeatingTokens(after: [4, 5, 4]), [4, 5])
+        XCTAssertEqual(DecodingOptions().repeatingTokens(after: [4, 4, 4]), [])
+    }
+
+    /// Banned tokens and blocked trigrams never come out of any decoder.
+    func testDecodersHonourBansAndBlocking() {
+        let model = Seq2Seq(config: Seq2SeqConfig(
+            vocabularySize: 12, embeddingWidth: 6,
+            transformer: TransformerConfig(layers: 1, width: 8, heads: 2, keyDepth: 8, valueDepth: 8, filterSize: 16)))
+        let parameters = model.initialParameters(seed: 9)
+        let options = DecodingOptions(maxLength: 12, minLength: 12, bannedTokens: [5, 6], blockRepeatedNGram: 2)
+        for strategy in [DecodingStrategy.greedy, .beam(size: 3), .topK(k: 4, temperature: 1)] {
+            for hypothesis in model.generate(parameters: parameters, source: [4, 7, 8], strategy: strategy, options: options) {
+                let tokens = hypothesis.tokens
+                XCTAssertFalse(tokens.contains(5) || tokens.contains(6), "\(strategy): \(tokens)")
+                let bigrams = zip(tokens, tokens.dropFirst()).map { "\($0.0) \($0.1)" }
+                XCTAssertEqual(Set(bigrams).count, bigrams.count, "\(strategy): a repeated bigram in \(tokens)")
+            }
+        }
+    }
+}

@@ -86,4 +86,17 @@ final class ConsistencyCurveTests: XCTestCase {
         d.wrongPersonaShots = [3]
         XCTAssertNoThrow(try d.validate())
     }
+
+    func testCacheRefusesOtherSettings() throws {
+        let folder = try TemporaryFolder()
+        let file = folder.file("settings.json")
+        var c = config()
+        try ConsistencyCurve(config: c).checkCacheSettings(file, scorer: "crc32:1")
+        XCTAssertNoThrow(try ConsistencyCurve(config: c).checkCacheSettings(file, scorer: "crc32:1"))
+        XCTAssertThrowsError(try ConsistencyCurve(config: c).checkCacheSettings(file, scorer: "crc32:2"))
+        c.blockNGram = 3
+        XCTAssertThrowsError(try ConsistencyCurve(config: c).checkCacheSettings(file, scorer: "crc32:1")) { error in
+            XCTAssertTrue("\(error)".contains("blockNGram"), "\(error)")
+        }
+    }
 }
