@@ -178,13 +178,11 @@ public struct CRSExperiment {
         func engine(_ c: CRSTrainingConfig) -> MetaCRS { MetaCRS(simulator: setup.simulator, embeddings: setup.embeddings, config: c) }
         let ours = engine(training)
         let test = setup.dataset.testUsers
-        let full = CRSProtocol(explore: true, adaptationEpisodes: training.adaptationEpisodes, adaptSteps: true,
-                               stepEvery: training.adaptationChunk, carryMemory: true)
-        let paperFull = CRSProtocol(explore: true, adaptationEpisodes: training.adaptationEpisodes, adaptSteps: true,
-                                    stepEvery: 1, carryMemory: true)
+        let full = ours.testProtocol(.metacrs)
+        let paperFull = engine(paperConfig).testProtocol(.metacrs)
         // Methods without an explorer meet all 15 support sessions (the paper gives UR-FT / UR-IA 15 episodes).
         let support = training.explorationEpisodes + training.adaptationEpisodes
-        let memoryOnly = CRSProtocol(adaptationEpisodes: support, adaptSteps: false, carryMemory: true, adaptationStart: 0)
+        let memoryOnly = ours.testProtocol(.globalMemory)
 
         var trainingSeconds: [String: Double] = [:]
         var selectedSteps: [String: Int] = [:]
@@ -217,7 +215,7 @@ public struct CRSExperiment {
         func add(_ key: String, _ c: CRSTrainingConfig, _ p: Parameters?, _ evaluation: CRSProtocol) {
             if let p { evaluations.append((key, Evaluation(engine: engine(c), parameters: p, evaluation: evaluation))) }
         }
-        add("ur", training, global, CRSProtocol(carryMemory: false))
+        add("ur", training, global, ours.testProtocol(.global))
         add("ur-ft", training, global, CRSProtocol(adaptationEpisodes: support, adaptSteps: true, stepEvery: training.adaptationChunk,
                                                    carryMemory: false, adaptationStart: 0))
         add("ur-ia", training, global, CRSProtocol(adaptationEpisodes: support, adaptSteps: true, stepEvery: 1, carryMemory: true,

@@ -237,6 +237,22 @@ public struct MetaCRS: Sendable {
         return (adapted, memory, explorerGradient, traces)
     }
 
+    /// How a learner meets a new user before its query episodes (at test and at validation): MetaCRS explores, then
+    /// adapts with one local step per `adaptationChunk` episodes; Global+memory plays all the support sessions with
+    /// its memory carried and no step; the global policy starts every episode afresh.
+    public func testProtocol(_ learner: CRSLearner) -> CRSProtocol {
+        switch learner {
+        case .metacrs:
+            return CRSProtocol(explore: true, adaptationEpisodes: config.adaptationEpisodes, adaptSteps: true,
+                               stepEvery: config.adaptationChunk, carryMemory: true)
+        case .globalMemory:
+            return CRSProtocol(adaptationEpisodes: config.explorationEpisodes + config.adaptationEpisodes, adaptSteps: false,
+                               carryMemory: true, adaptationStart: 0)
+        case .global:
+            return CRSProtocol(carryMemory: false)
+        }
+    }
+
     /// The query sessions of a user.
     public func querySessions(user: Int, seed: UInt64) -> [(CRSSession, SeededGenerator)] {
         let first = config.explorationEpisodes + config.adaptationEpisodes

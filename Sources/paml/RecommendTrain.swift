@@ -36,17 +36,24 @@ struct RecommendTrain: ParsableCommand {
     @OptionGroup var data: DataOptions
     @OptionGroup var model: CRSModelOptions
     @Option(help: "lastfm, book or movie.") var dataset: CRSDatasetName = .lastfm
-    @Option(help: "global or metacrs.") var learner: CRSLearner = .metacrs
-    @Option(help: "Training steps (MetaCRS: meta-epochs of 5 users; global: batches).") var steps = 200
+    @Option(help: "global (UR-like), global-memory (the memory control) or metacrs.") var learner: CRSLearner = .metacrs
+    @Option(help: "Training steps (MetaCRS: meta-epochs of 5 users; global-memory: 5 users' chained episodes; global: batches).") var steps = 200
     @Flag(help: "Ablation: mean pooling instead of TransGate.") var noTransGate = false
+    @Flag(help: "The paper's MetaCRS: no m, β or accepted-item input; information-gain explorer; h_e handed on; one local step per episode.")
+    var paperForm = false
+    @Flag(help: "Ablation: no m (mean accepted-item embedding) in the state.") var noMean = false
+    @Option(help: "Meet the validation users every this many steps and keep the best in <out>/best (0: keep the last).") var selectEvery = 0
     @Option(help: "Run folder (default runs/crs-<dataset>/<learner>[-no-transgate]); rerunning resumes it.") var out: String?
     @OptionGroup var output: OutputOptions
     @Flag(help: "Start from scratch even if --out holds a run.") var fresh = false
 
-    var outFolder: String { out ?? "runs/crs-\(dataset.rawValue)/\(learner.rawValue)\(noTransGate ? "-no-transgate" : "")" }
+    var outFolder: String {
+        out ?? "runs/crs-\(dataset.rawValue)/\(learner.rawValue)\(paperForm ? "-paper" : "")\(noMean ? "-no-m" : "")\(noTransGate ? "-no-transgate" : "")"
+    }
 
     func validate() throws {
         try OptionCheck.within(steps, 1...10_000_000, "--steps")
+        try OptionCheck.within(selectEvery, 0...10_000_000, "--select-every")
         _ = try output.writable(outFolder)
     }
 
@@ -54,10 +61,15 @@ struct RecommendTrain: ParsableCommand {
         let folder = try output.writable(outFolder)
         let setup = try CRSSetup(root: data.corpusRoot, dataset: dataset.rawValue, shippedRoot: resolvedInput("Checkpoints/crs-\(dataset.rawValue)"),
                                  runRoot: URL(fileURLWithPath: "runs/crs-\(dataset.rawValue)"), log: { print($0) })
-        let config = model.training(transGate: !noTransGate, embedding: setup.embeddings.dimension)
+        var config = model.training(transGate: !noTransGate, embedding: setup.embeddings.dimension)
+        if paperForm { config = config.paperForm }
+        if noMean { config.model.meanAccepted = false }
+        let engine = MetaCRS(simulator: setup.simulator, embeddings: setup.embeddings, config: config)
+        let selection = selectEvery == 0 ? nil : CRSSelection(users: setup.dataset.validUsers, every: selectEvery, seed: 8,
+                                                              evaluation: engine.testProtocol(learner), threads: 2)
         let start = Date()
-        _ = try MetaCRS(simulator: setup.simulator, embeddings: setup.embeddings, config: config)
-            .trainOrResume(learner, steps: steps, folder: folder, dataset: dataset.rawValue, fresh: fresh, log: { print($0) })
+        _ = try engine.trainOrResume(learner, steps: steps, folder: folder, dataset: dataset.rawValue, fresh: fresh,
+                                     selection: selection, log: { print($0) })
         print(String(format: "saved %@ (%.0fs)", folder.path, Date().timeIntervalSince(start)))
     }
 }

@@ -29,7 +29,7 @@ final class OptionTableTests: XCTestCase {
         "* --adapt-steps 0", "* --adapt-gradient-clip 0", "* --inner-gradient-clip 0", "* --style-steps 0",
         "* --style-lr 0", "* --adapt-lr 0", "* --transcripts 0", "* --limit 0", "* --persona-pairs 0",
         "experiment kshot --bleu-turns 0", "experiment kshot --no-trans-gate-steps 0", "recommend experiment --no-trans-gate-steps 0",
-        "recommend experiment --global-memory-steps 0", "recommend experiment --paper-steps 0", "recommend experiment --no-mean-steps 0",
+        "recommend train --select-every 0", "recommend experiment --global-memory-steps 0", "recommend experiment --paper-steps 0", "recommend experiment --no-mean-steps 0",
         "nli human --dialogues 0", "bleu --width 0", "train --dropout 0", "train --label-smoothing 0",
         // add-k / floor smoothing with 0 is sacreBLEU's "no smoothing" value
         "bleu --smooth-value 0",
