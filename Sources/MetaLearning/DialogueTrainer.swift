@@ -82,9 +82,21 @@ struct TrainingProgress {
     var bestValidation: Double
     /// Validations in a row without a new best (for early stopping).
     var staleValidations = 0
+    /// Every validation so far as (step, value), for learning curves; kept across resumes.
+    var history: [(step: Int, value: Double)] = []
 
     var metadata: [String: String] {
-        ["paml.step": "\(step)", "paml.bestValidation": "\(bestValidation)", "paml.staleValidations": "\(staleValidations)"]
+        ["paml.step": "\(step)", "paml.bestValidation": "\(bestValidation)", "paml.staleValidations": "\(staleValidations)",
+         "paml.validationHistory": history.map { "\($0.step):\(String(format: "%.4f", $0.value))" }.joined(separator: " ")]
+    }
+
+    /// "1000:18.1800 2000:12.3900" -> pairs (unreadable entries are skipped: the history is for plots only).
+    static func parseHistory(_ text: String?) -> [(step: Int, value: Double)] {
+        (text ?? "").split(separator: " ").compactMap { entry in
+            let parts = entry.split(separator: ":")
+            guard parts.count == 2, let step = Int(parts[0]), let value = Double(parts[1]) else { return nil }
+            return (step, value)
+        }
     }
 
     /// Whether early stopping ends the run now.
@@ -116,6 +128,7 @@ struct TrainingProgress {
         step = metadata["paml.step"].flatMap(Int.init) ?? 0
         bestValidation = metadata["paml.bestValidation"].flatMap(Double.init) ?? .infinity
         staleValidations = metadata["paml.staleValidations"].flatMap(Int.init) ?? 0
+        history = Self.parseHistory(metadata["paml.validationHistory"])
     }
 }
 
@@ -199,6 +212,7 @@ public struct DialogueTrainer {
                      options: TrainingOptions, validation: (name: String, value: Double)?) throws -> String {
         var extra = ""
         if let (name, value) = validation {
+            progress.history.append((progress.step, value))
             extra = "\(name) " + String(format: "%.2f", value)
             if value < progress.bestValidation {
                 progress.bestValidation = value

@@ -198,5 +198,20 @@ final class PersonaTrainingTests: XCTestCase {
         XCTAssertEqual(saved.parameters, stopped, "the state at the stop is what was saved")
         let again = try trainer.trainSupervised(initial: trainer.model.initialParameters(seed: 3), options: options)
         XCTAssertEqual(again, stopped, "a stopped run stays stopped")
+        // Every validation is in the learning curve, one per step, the best among them.
+        let history = TrainingProgress.parseHistory(saved.metadata["paml.validationHistory"])
+        XCTAssertEqual(history.map(\.step), Array(1...step))
+        let best = try XCTUnwrap(saved.metadata["paml.bestValidation"].flatMap(Double.init))
+        XCTAssertEqual(history.map(\.value).min()!, best, accuracy: 1e-4)
+    }
+
+    func testValidationHistoryRoundTrips() {
+        var progress = TrainingProgress(step: 2000)
+        progress.history = [(1000, 18.18), (2000, 12.39)]
+        let restored = TrainingProgress(metadata: progress.metadata)
+        XCTAssertEqual(restored.history.map(\.step), [1000, 2000])
+        XCTAssertEqual(restored.history.map(\.value), [18.18, 12.39])
+        XCTAssertTrue(TrainingProgress.parseHistory(nil).isEmpty)
+        XCTAssertEqual(TrainingProgress.parseHistory("5:1.5 junk 7:x 9:2").map(\.step), [5, 9])
     }
 }
