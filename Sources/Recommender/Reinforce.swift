@@ -105,6 +105,12 @@ extension CRSPolicyNetwork {
             identify(hidden)
             memory.pendingReveal = nil
             let probabilities = softmaxValues(turn.logits.value.scalars)
+            // Nothing left to ask or recommend (answers that were wrong filtered the target out): the user leaves
+            // without an item. Only noisy or misread users get here; the exact user's target stays a candidate.
+            guard !probabilities.isEmpty else {
+                state.done = true
+                break
+            }
             let choice: Int
             switch acting {
             case .greedy: choice = CRSPolicyNetwork.topIndices(probabilities, count: 1)[0]

@@ -161,6 +161,10 @@ public struct SpokenRecommender {
         while !state.done {
             let action = recommendNow ? policy.recommend(state, simulator: simulator) : policy.act(state, simulator: simulator, rng: &rng)
             recommendNow = false
+            if case .recommend(let items) = action, items.isEmpty {
+                output("system: Sorry, no artist I know fits all your answers.")
+                break
+            }
             var sentence = say(action, context: context, seed: seed &+ UInt64(state.turn))
             if case .recommend(let items) = action { sentence = Self.askingToTake(sentence, items: items, dataset: dataset) }
             output("system: \(sentence)")

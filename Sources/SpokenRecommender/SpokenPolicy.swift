@@ -64,7 +64,10 @@ public struct LearnedConversationPolicy: ConversationPolicy {
         hidden = turn.hidden.value                                                     // [1, H]
         memory.pendingReveal = nil
         let logits = turn.logits.value.scalars                                         // [nA]
-        let choice = logits.indices.max { logits[$0] < logits[$1] || (logits[$0] == logits[$1] && $0 > $1) }!
+        // No attribute left to ask and no candidate left: an empty recommendation, which ends the session.
+        guard let choice = logits.indices.max(by: { logits[$0] < logits[$1] || (logits[$0] == logits[$1] && $0 > $1) }) else {
+            return .recommend(items: [])
+        }
         return choice < turn.attributes.count
             ? .ask(attribute: turn.attributes[choice])
             : .recommend(items: Array(turn.ranking.prefix(network.config.listSize)))

@@ -156,4 +156,21 @@ final class PaperFormTests: XCTestCase {
         // Loading the finished run returns the best again.
         XCTAssertEqual(try m.trainOrResume(.metacrs, steps: 3, folder: folder, dataset: "tiny", selection: selection) { _ in }, best)
     }
+
+    /// Users whose answers are all flipped filter their own targets out: the policy runs out of actions, and the
+    /// session ends as a failure instead of trapping.
+    func testAPolicyWithNothingLeftToDoEndsTheSession() throws {
+        let m = try engine(paper: false)
+        var noisy = m.simulator
+        noisy.userModel = CRSUserModel(answerNoise: 1)
+        let engine = MetaCRS(simulator: noisy, embeddings: m.embeddings, config: m.config)
+        let p = engine.initialParameters(.metacrs)
+        var emptied = 0
+        for seed in 0..<30 {
+            let metrics = engine.evaluate(p, users: [0, 1], seed: UInt64(seed), protocol: engine.testProtocol(.metacrs))
+            XCTAssertEqual(metrics.episodes, 2 * engine.config.queryEpisodes)
+            emptied += metrics.episodes - metrics.successes
+        }
+        XCTAssertGreaterThan(emptied, 0)
+    }
 }
