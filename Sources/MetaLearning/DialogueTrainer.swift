@@ -90,14 +90,7 @@ struct TrainingProgress {
          "paml.validationHistory": history.map { "\($0.step):\(String(format: "%.4f", $0.value))" }.joined(separator: " ")]
     }
 
-    /// "1000:18.1800 2000:12.3900" -> pairs (unreadable entries are skipped: the history is for plots only).
-    static func parseHistory(_ text: String?) -> [(step: Int, value: Double)] {
-        (text ?? "").split(separator: " ").compactMap { entry in
-            let parts = entry.split(separator: ":")
-            guard parts.count == 2, let step = Int(parts[0]), let value = Double(parts[1]) else { return nil }
-            return (step, value)
-        }
-    }
+    static func parseHistory(_ text: String?) -> [(step: Int, value: Double)] { ValidationHistory.parse(text) }
 
     /// Whether early stopping ends the run now.
     func patienceExhausted(_ options: TrainingOptions) -> Bool {
@@ -129,6 +122,18 @@ struct TrainingProgress {
         bestValidation = metadata["paml.bestValidation"].flatMap(Double.init) ?? .infinity
         staleValidations = metadata["paml.staleValidations"].flatMap(Int.init) ?? 0
         history = Self.parseHistory(metadata["paml.validationHistory"])
+    }
+}
+
+/// The validation history a training checkpoint keeps in its metadata ("paml.validationHistory").
+public enum ValidationHistory {
+    /// "1000:18.1800 2000:12.3900" -> pairs (unreadable entries are skipped: the history is for plots only).
+    public static func parse(_ text: String?) -> [(step: Int, value: Double)] {
+        (text ?? "").split(separator: " ").compactMap { entry in
+            let parts = entry.split(separator: ":")
+            guard parts.count == 2, let step = Int(parts[0]), let value = Double(parts[1]) else { return nil }
+            return (step, value)
+        }
     }
 }
 

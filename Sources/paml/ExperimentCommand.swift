@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MetaLearning
 import Experiments
+import Dialogue
 import Tensor
 import Text
 
@@ -10,7 +11,7 @@ struct ExperimentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "experiment",
         abstract: "Rerunnable experiments that write result tables and plots into Evaluation/.",
-        subcommands: [KShotCommand.self, ConsistencyCommand.self]
+        subcommands: [KShotCommand.self, ConsistencyCommand.self, CurvesCommand.self]
     )
 }
 
@@ -171,5 +172,41 @@ struct ConsistencyCommand: ParsableCommand {
             guard !config.wrongPersonaShots.isEmpty else { throw ValidationError("--wrong-persona needs k = 3 or k = 10 in --shots") }
         }
         return config
+    }
+}
+
+/// `paml experiment curves`: validation learning curves of training runs, from the history their checkpoints keep.
+struct CurvesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "curves",
+        abstract: "Plot the validation curves of training runs (e.g. Evaluation/paml-training.svg) from their checkpoints.",
+        discussion: "Each --run is NAME=FOLDER, a run folder of `paml train` (its config.json keeps every validation)."
+    )
+
+    @Option(name: .customLong("run"), help: "NAME=FOLDER of a training run (repeatable).") var runs: [String]
+    @Option(help: "Output SVG (Evaluation needs --force).") var out = "runs/paml-training.svg"
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        guard !runs.isEmpty, runs.allSatisfy({ $0.split(separator: "=", maxSplits: 1).count == 2 }) else {
+            throw ValidationError("--run needs NAME=FOLDER, one or more")
+        }
+    }
+
+    func run() throws {
+        let file = URL(fileURLWithPath: out)
+        _ = try output.writable(file.deletingLastPathComponent().path)
+        var series: [(String, [(Double, Double)])] = []
+        for run in runs {
+            let parts = run.split(separator: "=", maxSplits: 1).map(String.init)
+            let checkpoint = try DialogueCheckpoint(folder: resolvedInput(parts[1]))
+            let curve = ValidationHistory.parse(checkpoint.metadata["paml.validationHistory"])
+            guard !curve.isEmpty else { throw ValidationError("\(parts[1]): no validation history in its config.json") }
+            series.append((parts[0], curve.map { (Double($0.step), $0.value) }))
+            print("\(parts[0]): \(curve.count) validations, last \(curve.last!.step): \(curve.last!.value)")
+        }
+        try Data(lineChartSVG(title: "Validation curves (meta-valid)", xLabel: "step", yLabel: "validation perplexity",
+                              series: series).utf8).write(to: file, options: .atomic)
+        print("wrote \(file.path)")
     }
 }
