@@ -27,15 +27,40 @@ public struct DecodingOptions: Sendable {
     public var bannedTokens: Set<Int>
     /// No n-gram of this length appears twice in a response (ParlAI's beam_block_ngram; 0: off).
     public var blockRepeatedNGram: Int
+    /// Tokens every response carries exactly once (slot placeholders): a used one is banned, EOS waits until all
+    /// are used, and when the steps left are just enough, only the missing ones may come.
+    public var requiredOnce: Set<Int>
+    /// No token twice in a row (a stutter such as "music music").
+    public var banImmediateRepeats: Bool
 
     public init(maxLength: Int = 20, minLength: Int = 5, lengthPenalty: Float = 1, seed: UInt64 = 0,
-                bannedTokens: Set<Int> = [], blockRepeatedNGram: Int = 0) {
+                bannedTokens: Set<Int> = [], blockRepeatedNGram: Int = 0, requiredOnce: Set<Int> = [],
+                banImmediateRepeats: Bool = false) {
         self.maxLength = maxLength
         self.minLength = minLength
         self.lengthPenalty = lengthPenalty
         self.seed = seed
         self.bannedTokens = bannedTokens
         self.blockRepeatedNGram = blockRepeatedNGram
+        self.requiredOnce = requiredOnce
+        self.banImmediateRepeats = banImmediateRepeats
+    }
+
+    /// Applies the token constraints to one row's log-probabilities [V] after `history` at decoding step `step`.
+    func constrain(_ row: inout ArraySlice<Float>, history: [Int], step: Int) {
+        let base = row.startIndex
+        var banned = bannedTokens.union(repeatingTokens(after: history))
+        if banImmediateRepeats, let last = history.last { banned.insert(last) }
+        let missing = requiredOnce.subtracting(history)
+        banned.formUnion(requiredOnce.intersection(history))
+        if !missing.isEmpty {
+            banned.insert(Vocabulary.eosID)
+            if maxLength - step <= missing.count {
+                // Just enough steps left: only the missing required tokens.
+                for token in 0..<row.count where !missing.contains(token) { row[base + token] = -.infinity }
+            }
+        }
+        for token in banned where token < row.count { row[base + token] = -.infinity }
     }
 
     /// The tokens that would repeat an n-gram of `history` if they came next (n = `blockRepeatedNGram`).
@@ -111,9 +136,7 @@ extension Seq2Seq {
             logProbabilities.scalars[b * vocabulary + Vocabulary.padID] = -.infinity
             logProbabilities.scalars[b * vocabulary + Vocabulary.sosID] = -.infinity
             if step < options.minLength { logProbabilities.scalars[b * vocabulary + Vocabulary.eosID] = -.infinity }
-            for token in options.bannedTokens.union(options.repeatingTokens(after: histories[b])) where token < vocabulary {
-                logProbabilities.scalars[b * vocabulary + token] = -.infinity
-            }
+            options.constrain(&logProbabilities.scalars[(b * vocabulary)..<((b + 1) * vocabulary)], history: histories[b], step: step)
         }
         return logProbabilities                                                              // [B, V]
     }
@@ -160,7 +183,8 @@ extension Seq2Seq {
             candidates.reserveCapacity(beams.count * size)
             logProbabilities.scalars.withUnsafeBufferPointer { p in
                 for b in beams.indices {
-                    for token in topIndices(p[(b * vocabulary)..<((b + 1) * vocabulary)], count: size) {
+                    // Forbidden tokens (-inf) never extend a beam, even when fewer than `size` are allowed.
+                    for token in topIndices(p[(b * vocabulary)..<((b + 1) * vocabulary)], count: size) where p[token] > -.infinity {
                         candidates.append((b, token - b * vocabulary, beams[b].logProbability + p[token]))
                     }
                 }

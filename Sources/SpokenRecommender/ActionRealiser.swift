@@ -21,9 +21,9 @@ public struct Realisation: Equatable, Sendable {
 /// Renders CRS actions as sentences with the action-language Seq2Seq, then fills in the names.
 ///
 /// The source is `actionSource(kind, context:)`; decoding is top-k sampling (k 3, temperature 0.5, seeded per call) so repeated
-/// questions vary, or greedy/beam. A decoded sentence without exactly one right placeholder (or with UNK or a
-/// stutter) is resampled, up to `attempts` times, then replaced by the kind's first template (counted in
-/// `Realisation.usedFallback`), so the user always sees the right names.
+/// questions vary, or greedy/beam, constrained so the placeholder comes out exactly once (see `decode`). A sentence
+/// that is still unusable (only possible without the placeholder in the vocabulary) is resampled up to `attempts`
+/// times, then replaced by the kind's first template (counted in `Realisation.usedFallback`).
 public struct ActionRealiser: Sendable {
     public let model: Seq2Seq
     public let parameters: Parameters
@@ -48,11 +48,17 @@ public struct ActionRealiser: Sendable {
         encoder.source(history: [actionSource(kind, context: context)], persona: [])
     }
 
-    /// Decoded delexicalised tokens for a kind and context.
+    /// Decoded delexicalised tokens for a kind and context. Slot-exact decoding: the kind's placeholder comes out
+    /// exactly once, no other placeholder and no UNK at all, and no word twice in a row, so every sentence is usable
+    /// when the placeholder is in the vocabulary.
     public func decode(_ kind: ActionKind, context: AnswerContext, seed: UInt64) -> [String] {
-        let best = model.generate(parameters: parameters, source: source(kind, context: context), strategy: strategy,
-                                  options: DecodingOptions(maxLength: 24, minLength: 3, seed: seed))[0]
-        return encoder.vocabulary.decode(best.tokens)
+        let vocabulary = encoder.vocabulary
+        let others = ActionSlot.all.filter { $0 != kind.slot && vocabulary.contains($0) }.map(vocabulary.id)
+        let required = vocabulary.contains(kind.slot) ? Set([vocabulary.id(kind.slot)]) : []
+        let options = DecodingOptions(maxLength: 24, minLength: 3, seed: seed, bannedTokens: Set(others + [Vocabulary.unkID]),
+                                      requiredOnce: required, banImmediateRepeats: true)
+        let best = model.generate(parameters: parameters, source: source(kind, context: context), strategy: strategy, options: options)[0]
+        return vocabulary.decode(best.tokens)
     }
 
     /// Is a decoded sentence usable: exactly the right placeholder, no UNK, no word said twice in a row

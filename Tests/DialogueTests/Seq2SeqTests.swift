@@ -287,4 +287,28 @@ final class DecodingOptionsTests: XCTestCase {
             }
         }
     }
+
+    /// Required tokens come out exactly once from every decoder, even when the steps are barely enough, and
+    /// no token repeats immediately when that is banned.
+    func testRequiredTokensExactlyOnce() {
+        let model = Seq2Seq(config: Seq2SeqConfig(
+            vocabularySize: 12, embeddingWidth: 6,
+            transformer: TransformerConfig(layers: 1, width: 8, heads: 2, keyDepth: 8, valueDepth: 8, filterSize: 16)))
+        for seed in 0..<5 {
+            let parameters = model.initialParameters(seed: UInt64(10 + seed))
+            for maxLength in [2, 3, 8] {
+                let options = DecodingOptions(maxLength: maxLength, minLength: 0, seed: UInt64(seed), requiredOnce: [5, 7],
+                                              banImmediateRepeats: true)
+                for strategy in [DecodingStrategy.greedy, .beam(size: 3), .topK(k: 5, temperature: 1)] {
+                    for hypothesis in model.generate(parameters: parameters, source: [4, 8], strategy: strategy, options: options) {
+                        let t = hypothesis.tokens
+                        XCTAssertEqual(t.filter { $0 == 5 }.count, 1, "\(strategy) max \(maxLength): \(t)")
+                        XCTAssertEqual(t.filter { $0 == 7 }.count, 1, "\(strategy) max \(maxLength): \(t)")
+                        XCTAssertFalse(zip(t, t.dropFirst()).contains { $0 == $1 }, "\(strategy): a stutter in \(t)")
+                        XCTAssertTrue(hypothesis.logProbability.isFinite)
+                    }
+                }
+            }
+        }
+    }
 }
