@@ -432,7 +432,7 @@ public struct CRSExperiment {
 
                 Users: **exact** = the MetaCRS user; **noise ε** = each attribute answer flipped with probability ε; \
                 **logit choice** = the user takes an item from the list by a multinomial logit on affinity (utility = \
-                |P_u ∩ P_v| / |P_v| + 2·[one of the user's items] + 4·[the target], no-choice utility 3), success = any item taken; \
+                |P_u ∩ P_v| / |P_v| + 2·[one of the user's items] + 6·[the target], no-choice utility 5), success = any item taken; \
                 **patience** = after the f-th failed turn the user quits with probability 0.05·f; **words** = every answer \
                 is a sentence (plain 40%, chatty 40%, vague 20%) read back by the reply reader (rules, then the NLI model \
                 for what they leave unclear); unclear counts as no, and a refusal read as a yes ends the session as a failure.

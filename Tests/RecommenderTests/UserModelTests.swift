@@ -54,8 +54,8 @@ final class UserModelTests: XCTestCase {
         let choice = LogitChoice()
         let sim = try simulator(CRSUserModel(choice: choice))
         // User 0 (P_u = {0, 1}, items {0, 1, 3}), target 3, list [3, 4, 1]:
-        //   u(3) = 1 * 2/3 + 2 + 4, u(4) = 0 (P_4 = {3}), u(1) = 1 * 1/2 + 2, no choice 3.
-        let utilities = [2.0 / 3 + 6, 0, 0.5 + 2, 3]
+        //   u(3) = 1 * 2/3 + 2 + 6, u(4) = 0 (P_4 = {3}), u(1) = 1 * 1/2 + 2, no choice 5.
+        let utilities = [2.0 / 3 + 8, 0, 0.5 + 2, 5]
         let z = utilities.map { exp($0) }.reduce(0, +)
         let expected = utilities.map { exp($0) / z }
         var counts = [0, 0, 0, 0]
