@@ -132,10 +132,20 @@ final class ActionLanguageTests: XCTestCase {
         let recommend = realiser.realise(.recommend(items: [3, 0]), context: .start, dataset: d, seed: 0)
         XCTAssertEqual(recommend.text, "You should listen to Oasis or Blur.")
         XCTAssertTrue(recommend.slotCorrect)
-        // An untrained model's sentence lacks the placeholder: the template stands in, marked as a fallback.
+        // Slot-exact decoding: even an untrained model's sentence carries the placeholder exactly once.
         let untrained = ActionRealiser(model: model, parameters: model.initialParameters(seed: 2), vocabulary: vocabulary,
                                        format: format, strategy: .greedy)
-        let fallback = untrained.realise(.ask(attribute: 1), context: .start, dataset: d, seed: 0)
+        let constrained = untrained.realise(.ask(attribute: 1), context: .start, dataset: d, seed: 0)
+        XCTAssertFalse(constrained.usedFallback, constrained.decoded.joined(separator: " "))
+        XCTAssertTrue(constrained.slotCorrect)
+        XCTAssertTrue(constrained.text.contains("90s"), constrained.text)
+        // Only a vocabulary without the placeholder leaves the template to stand in, marked as a fallback.
+        var withoutSlot = counts
+        withoutSlot["xattr"] = nil
+        withoutSlot["zzz"] = 1
+        let blind = ActionRealiser(model: model, parameters: model.initialParameters(seed: 2), vocabulary: Vocabulary(counts: withoutSlot),
+                                   format: format, strategy: .greedy)
+        let fallback = blind.realise(.ask(attribute: 1), context: .start, dataset: d, seed: 0)
         XCTAssertTrue(fallback.usedFallback)
         XCTAssertFalse(fallback.slotCorrect)
         XCTAssertTrue(fallback.text.contains("90s"), fallback.text)

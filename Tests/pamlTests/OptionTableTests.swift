@@ -13,6 +13,7 @@ final class OptionTableTests: XCTestCase {
         switch path.joined(separator: " ") {
         case "experiment kshot": args += ["--dialogue", "d", "--paml", "p"]
         case "experiment consistency": args += ["--dialogue", "d"]
+        case "experiment curves": args += ["--run", "a=b"]
         case "bleu": args += ["--hypotheses", "h", "--references", "r"]
         case "score": args += ["--transcript", "t"]
         case "adapt": args += ["--persona", "p.jsonl"]
