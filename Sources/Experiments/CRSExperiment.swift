@@ -223,23 +223,22 @@ public struct CRSExperiment {
         add("global-memory", training, globalMemory, memoryOnly)
         add("metacrs", training, meta, full)
         add("metacrs-no-m", noMeanConfig, noMean, full)
-        var noAdapt = full
-        noAdapt.adaptSteps = false
-        add("metacrs-no-adapt", training, meta, noAdapt)
-        var noExplore = full
-        noExplore.explore = false
-        add("metacrs-no-explore", training, meta, noExplore)
+        /// A protocol with its local steps or its exploration switched off (the evaluation-only ablations).
+        func without(_ p: CRSProtocol, adaptation: Bool = false, exploration: Bool = false) -> CRSProtocol {
+            var q = p
+            if adaptation { q.adaptSteps = false }
+            if exploration { q.explore = false }
+            return q
+        }
+        add("metacrs-no-adapt", training, meta, without(full, adaptation: true))
+        add("metacrs-no-explore", training, meta, without(full, exploration: true))
         var noRepeat = meta
         noRepeat["task.repeatBonus"] = Tensor(zeros: [1, 1])
         add("metacrs-no-repeat", training, noRepeat, full)
         add("metacrs-no-transgate", ablationConfig, ablation, full)
         add("metacrs-paper", paperConfig, paper, paperFull)
-        var paperNoAdapt = paperFull
-        paperNoAdapt.adaptSteps = false
-        add("metacrs-paper-no-adapt", paperConfig, paper, paperNoAdapt)
-        var paperNoExplore = paperFull
-        paperNoExplore.explore = false
-        add("metacrs-paper-no-explore", paperConfig, paper, paperNoExplore)
+        add("metacrs-paper-no-adapt", paperConfig, paper, without(paperFull, adaptation: true))
+        add("metacrs-paper-no-explore", paperConfig, paper, without(paperFull, exploration: true))
 
         /// Per-user query metrics of a method under a simulator (the user model) and thread count.
         func measure(_ key: String, _ e: Evaluation?, simulator: UserSimulator, threads: Int) -> [CRSMetrics] {
