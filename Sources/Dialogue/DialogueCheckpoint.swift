@@ -120,3 +120,19 @@ public struct DialogueCheckpoint {
         try vocabulary.save(to: folder.appendingPathComponent("vocab.txt"))
     }
 }
+
+extension DialogueCheckpoint {
+    /// The same model with `words` appended to its vocabulary, their embedding rows `rows` [n, E] (the tied output
+    /// layer grows with them). Old ids keep their meaning, so text encoded with the old vocabulary scores the same way.
+    public func addingWords(_ words: [String], rows: Tensor) throws -> DialogueCheckpoint {
+        let width = config.model.embeddingWidth
+        precondition(rows.shape == [words.count, width], "addingWords: rows \(rows.shape), expected [\(words.count), \(width)]")
+        let grown = try Vocabulary(words: Array(vocabulary.tokens.dropFirst(Vocabulary.specials.count)) + words)
+        var newConfig = config
+        newConfig.model.vocabularySize = grown.count
+        var parameters = self.parameters
+        let table = parameters["embedding.weight"]!                                       // [V, E]
+        parameters["embedding.weight"] = Tensor(shape: [grown.count, width], scalars: table.scalars + rows.scalars)  // [V + n, E]
+        return DialogueCheckpoint(config: newConfig, parameters: parameters, vocabulary: grown, metadata: metadata)
+    }
+}

@@ -35,6 +35,15 @@ public enum ActionSlot {
 /// What the user said last, as context for the next system sentence.
 public enum AnswerContext: String, CaseIterable, Codable, Sendable {
     case start, yes, no
+
+    /// A short conversation ending in this kind of answer, for a speaker (which reads the conversation, not the context).
+    public var exampleHistory: [String] {
+        switch self {
+        case .start: return ["hi ! can you recommend some music ?"]
+        case .yes: return ["i'd like some rock music .", "do you like pop ?", "yes , i love pop ."]
+        case .no: return ["hello , i am looking for new music .", "are you into jazz ?", "nope , not my thing ."]
+        }
+    }
 }
 
 /// The delexicalised kinds of action the language model renders.

@@ -125,10 +125,10 @@ public struct SpokenRecommender {
         return sentence + " Would you like to listen to \(items.count > 1 ? "one of these" : dataset.itemLabel(first))?"
     }
 
-    /// The sentence for an action after the user's last answer.
-    public func say(_ action: CRSAction, context: AnswerContext, seed: UInt64) -> String {
+    /// The sentence for an action after the user's last answer (`history`: the conversation so far, which a speaker reads).
+    public func say(_ action: CRSAction, context: AnswerContext, history: [String] = [], seed: UInt64) -> String {
         let dataset = simulator.dataset
-        if let realiser { return realiser.realise(action, context: context, dataset: dataset, seed: seed).text }
+        if let realiser { return realiser.realise(action, context: context, history: history, dataset: dataset, seed: seed).text }
         return Self.templateSentence(action, dataset: dataset)
     }
 
@@ -156,6 +156,7 @@ public struct SpokenRecommender {
         var policy = self.policy
         var turns: [SpokenTurn] = []
         var context = AnswerContext.start
+        var history = [opening]
         var accepted: Int?
         var recommendNow = false
         while !state.done {
@@ -165,8 +166,9 @@ public struct SpokenRecommender {
                 output("system: Sorry, no artist I know fits all your answers.")
                 break
             }
-            var sentence = say(action, context: context, seed: seed &+ UInt64(state.turn))
+            var sentence = say(action, context: context, history: history, seed: seed &+ UInt64(state.turn))
             if case .recommend(let items) = action { sentence = Self.askingToTake(sentence, items: items, dataset: dataset) }
+            history.append(sentence)
             output("system: \(sentence)")
             if case .recommend(let items) = action, items.count > (realiser?.listed ?? 3) {
                 output("        (the full list: \(items.map(dataset.itemLabel).joined(separator: ", ")))")
@@ -180,6 +182,7 @@ public struct SpokenRecommender {
                     return SpokenEpisode(turns: turns, succeeded: false, understood: 0, accepted: nil)
                 }
                 reply = line
+                history.append(line)
                 output("you:    \(line)")
                 if case .ask = action, ReplyReader.asksForRecommendations(line) {
                     reading = ReplyReading(intent: .unclear, decidedBy: "request")
@@ -288,5 +291,75 @@ extension UserSimulator {
             }
         }
         return (transcripts, understood, replies)
+    }
+}
+
+/// The answer channel of one turn whose reply was already read: it returns that reading (unclear counts as no).
+struct ReadReply: CRSAnswerChannel {
+    let intent: ReplyIntent
+    func understood(_ action: CRSAction, accepted: Bool, session: CRSSession, acceptedItem: Int?, rng: inout SeededGenerator) -> Bool? {
+        switch intent {
+        case .accept: return true
+        case .reject: return false
+        case .unclear: return nil
+        }
+    }
+}
+
+extension SpokenRecommender {
+    /// What a simulated user says when the system's sentence lacks the name it is about.
+    public static let confusedReply = "sorry , what do you mean ?"
+
+    /// A simulated session fully in words with the exact MetaCRS user: the realiser says each action (reading the
+    /// conversation so far when it is a speaker), the user hears the sentence (an attribute question must name the
+    /// attribute; a recommendation must name at least one artist of the list, and the full list is shown as in the
+    /// interactive mode), answers in words (`replies`; a sentence without its name gets `confusedReply`), and the system
+    /// acts on what the reader reads (unclear counts as no). With `inWords` false the same session runs on symbols.
+    public func session(_ session: CRSSession, inWords: Bool, replies: WordedAnswers, rng: inout SeededGenerator,
+                        seed: UInt64) -> SpokenEpisode {
+        let dataset = simulator.dataset
+        var state = simulator.start(session)
+        var policy = self.policy
+        var turns: [SpokenTurn] = []
+        var understood = 0
+        var context = AnswerContext.start
+        var history = [session.opening.map { "I'd like some \(dataset.attributeLabel($0)) music." } ?? "Can you recommend some music?"]
+        var replyRNG = SeededGenerator(seed: seed ^ 0x5EED)
+        while !state.done {
+            let action = policy.act(state, simulator: simulator, rng: &rng)
+            let truth: Bool
+            switch action {
+            case .ask(let a): truth = simulator.confirms(a, session)
+            case .recommend(let items): truth = items.contains(session.target)
+            }
+            guard inWords else {
+                _ = simulator.step(action, state: &state)
+                policy.observe(action, accepted: truth)
+                turns.append(SpokenTurn(action: action, system: "", user: "", reading: ReplyReading(intent: truth ? .accept : .reject, decidedBy: "symbol")))
+                understood += 1
+                continue
+            }
+            var sentence = say(action, context: context, history: history, seed: seed &+ UInt64(state.turn))
+            let heard: Bool
+            switch action {
+            case .ask(let a): heard = dataset.attributesMentioned(in: sentence).contains(a)
+            case .recommend(let items):
+                heard = !dataset.itemsMentioned(in: sentence, among: items).isEmpty
+                sentence = Self.askingToTake(sentence, items: items, dataset: dataset)
+            }
+            let reply = heard ? replies.reply(action, accepted: truth, acceptedItem: truth ? session.target : nil, rng: &replyRNG).text
+                : Self.confusedReply
+            let reading = reader.read(reply, action: action, dataset: dataset)
+            if reading.intent == (truth ? .accept : .reject) { understood += 1 }
+            var heardSimulator = simulator
+            heardSimulator.channel = ReadReply(intent: reading.intent)
+            _ = heardSimulator.step(action, state: &state)
+            policy.observe(action, accepted: reading.intent == .accept)
+            turns.append(SpokenTurn(action: action, system: sentence, user: reply, reading: reading))
+            history += [sentence, reply]
+            context = reading.intent == .accept ? .yes : .no
+        }
+        return SpokenEpisode(turns: turns, succeeded: state.succeeded, understood: understood,
+                             accepted: state.succeeded ? session.target : nil)
     }
 }

@@ -11,7 +11,7 @@ struct RecommendCommand: ParsableCommand {
         recommender on lastfm: it asks and recommends in words with real attribute and artist names and reads \
         yes/no replies from standard input (scriptable: printf 'I like rock\\nyes\\nno\\n' | paml recommend --interactive).
         """,
-        subcommands: [RecommendSimulate.self, RecommendTrain.self, RecommendExperiment.self, RecommendInteractive.self, RecommendTrainLanguage.self,
+        subcommands: [RecommendSimulate.self, RecommendTrain.self, RecommendExperiment.self, RecommendInteractive.self, RecommendTrainLanguage.self, RecommendMakeVoices.self, RecommendTrainSpeaker.self, RecommendVoices.self, RecommendLanguageLoop.self,
                       RecommendRender.self, RecommendReadReplies.self],
         defaultSubcommand: RecommendInteractive.self
     )

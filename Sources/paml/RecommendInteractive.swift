@@ -40,7 +40,7 @@ struct RecommendInteractive: ParsableCommand {
     func converse(input: () -> String?, output: (String) -> Void) throws -> SpokenEpisode {
         let simulator = try loadSimulator(data, dataset: "lastfm", maxTurns: maxTurns)
         let speaker = SpokenRecommender(simulator: simulator, policy: try policy(simulator),
-                                        realiser: try speech.realiser(), reader: try speech.reader())
+                                        realiser: try speech.realiser(dataset: simulator.dataset), reader: try speech.reader())
         return speaker.interactive(seed: seed, input: input, output: output)
     }
 

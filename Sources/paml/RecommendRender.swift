@@ -24,15 +24,15 @@ struct RecommendRender: ParsableCommand {
         let d = try CRSDataset.load(directory: data.corpusRoot.file("crs/lastfm"))
         let actions = try CRSAction.parse(asking: attributes, recommending: items, in: d)
         var plain = speech
-        plain.style = nil
-        let systems: [(String, ActionRealiser?)] = speech.style == nil
-            ? [("model", try plain.realiser())]
-            : [("before", try plain.realiser()), ("after", try speech.realiser())]
+        (plain.style, plain.voice) = (nil, nil)
+        let systems: [(String, ActionRealiser?)] = speech.style == nil && speech.voice == nil
+            ? [("model", try plain.realiser(dataset: d))]
+            : [("before", try plain.realiser(dataset: d)), ("after", try speech.realiser(dataset: d))]
         for action in actions {
             for context in AnswerContext.allCases {
                 for (label, realiser) in systems {
                     for s in 0..<UInt64(samples) {
-                        let text = realiser.map { $0.realise(action, context: context, dataset: d, seed: seed &+ s).text }
+                        let text = realiser.map { $0.realise(action, context: context, history: context.exampleHistory, dataset: d, seed: seed &+ s).text }
                             ?? SpokenRecommender.templateSentence(action, dataset: d)
                         print("\(label)\t\(context.rawValue)\t\(text)")
                     }

@@ -56,7 +56,7 @@ struct RecommendSimulate: ParsableCommand {
         print(String(format: "SR@10 %.4f  AT %.3f  mean return %.3f  (%.0f episodes/s, %.2fs)",
                      sr, at, reward, Double(episodes) / seconds, seconds))
         let rule: any CRSPolicy = policy == .maxent ? MaxEntropyPolicy() : RandomPolicy()
-        let speaker = language ? SpokenRecommender(simulator: simulator, policy: rule, realiser: try speech.realiser(),
+        let speaker = language ? SpokenRecommender(simulator: simulator, policy: rule, realiser: try speech.realiser(dataset: simulator.dataset),
                                                    reader: try speech.reader()) : nil
         let examples = simulator.exampleTranscripts(rule, speaker: speaker, users: users, count: min(transcripts, episodes), seed: seed)
         for (index, text) in examples.transcripts.enumerated() { print("\nepisode \(index): " + text) }

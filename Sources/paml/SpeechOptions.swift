@@ -8,8 +8,10 @@ import Text
 
 /// How system sentences are produced and replies read.
 struct SpeechOptions: ParsableArguments {
-    @Option(help: "Action-language model (from `paml recommend train-language`); `templates` = fixed templates.")
-    var languageCheckpoint = "Checkpoints/crs-language"
+    @Option(help: "The model that says actions: a speaker (`paml recommend train-speaker`: the PAML dialogue model, reads the conversation), an action-language model (`train-language`), or `templates`.")
+    var languageCheckpoint = "Checkpoints/crs-speaker"
+    @Option(help: "A voice for the speaker: a persona file (JSONL or ConvAI2 text) of a few dialogues in which the system speaks, real lastfm names included; the speaker adapts to it first (k-shot, SGD 0.01, 10 passes).")
+    var voice: String?
     @Option(help: "Style examples (ask|recommend TAB name TAB sentence lines): the model adapts to them first (PAML inner-loop SGD).")
     var style: String?
     @Option(help: "Style adaptation: SGD passes over the style examples.") var styleSteps = 10
@@ -35,11 +37,15 @@ struct SpeechOptions: ParsableArguments {
         }
     }
 
-    /// The realiser (nil for `templates`), adapted to the style file when one is given.
-    func realiser(log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) throws -> ActionRealiser? {
-        guard languageCheckpoint != "templates" else { return nil }
+    /// The realiser (nil for `templates`), adapted to the voice or style file when one is given.
+    func realiser(dataset: CRSDataset, log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) throws -> ActionRealiser? {
+        guard languageCheckpoint != "templates" else {
+            if voice != nil || style != nil { throw ValidationError("--voice and --style need a model, not --language-checkpoint templates") }
+            return nil
+        }
         return try ActionRealiser(checkpoint: try DialogueCheckpoint(folder: resolvedInput(languageCheckpoint)), strategy: strategy,
-                                  style: style.map { URL(fileURLWithPath: $0) }, styleSteps: styleSteps, styleLearningRate: styleLr, log: log)
+                                  style: style.map { URL(fileURLWithPath: $0) }, styleSteps: styleSteps, styleLearningRate: styleLr,
+                                  voice: voice.map { URL(fileURLWithPath: $0) }, dataset: dataset, log: log)
     }
 
     func reader() throws -> ReplyReader { try replies.reader() }
