@@ -25,11 +25,22 @@ public struct SpeakerTrainingConfig: Codable, Sendable {
     public var seed: UInt64 = 1
     /// Sessions of the neutral voice (the mined action pairs) in training; held-out frames get a quarter as many.
     public var neutralSessions = 3_000
-    /// Meta-valid examples in each validation (action examples come first, then chit-chat).
+    /// Examples in each validation: `validationActionDialogues` held-out-frame conversations, the valid voices, then
+    /// meta-valid chit-chat up to this many.
     public var validationExamples = 4_000
+    public var validationActionDialogues = 100
     public var validateEvery = 250
     /// Random artist lists in the slot-accuracy check (every lastfm attribute is checked too).
     public var slotItems = 300
+    /// Held-out conversations whose action lines are decoded for BLEU (beam search is the slow part).
+    public var bleuDialogues = 150
+    /// Meta-training stage (> 0: `base` must be a speaker): MAML meta-iterations over the training voices, the neutral
+    /// voice and `metaChitchatPersonas` Persona-Chat personas as tasks (the release's PAML settings: 1 support + 1 query
+    /// dialogue, inner SGD 0.01, outer Adam 3e-4); the best on k-shot adapted perplexity of the valid voices is kept.
+    public var metaSteps = 0
+    public var metaBatchSize = 8
+    public var metaChitchatPersonas = 8
+    public var metaValidateEvery = 25
 
     public init(data: String, base: String, voices: String, out: String, work: String) {
         (self.data, self.base, self.voices, self.out, self.work) = (data, base, voices, out, work)
@@ -41,8 +52,13 @@ public struct SpeakerTrainingConfig: Codable, Sendable {
         try Check.finite(learningRate, "learningRate", from: 0, to: 1)
         try Check.within(neutralSessions, 1...100_000, "neutralSessions")
         try Check.within(validationExamples, 1...1_000_000, "validationExamples")
+        try Check.within(validationActionDialogues, 1...1_000_000, "validationActionDialogues")
         try Check.within(validateEvery, 1...1_000_000, "validateEvery")
         try Check.within(slotItems, 0...100_000, "slotItems")
+        try Check.within(metaSteps, 0...1_000_000, "metaSteps")
+        try Check.within(metaBatchSize, 1...1_024, "metaBatchSize")
+        try Check.within(metaChitchatPersonas, 0...100_000, "metaChitchatPersonas")
+        try Check.within(metaValidateEvery, 1...1_000_000, "metaValidateEvery")
     }
 }
 
@@ -73,8 +89,8 @@ public struct SpeakerTraining {
     public init(config: SpeakerTrainingConfig) { self.config = config }
 
     /// Dialogues per voice file by split: training voices give the meta-learner material; valid and test voices
-    /// give 5 support + 5 held-out dialogues.
-    public static let dialoguesPerVoice: [VoiceSpec.Split: Int] = [.train: 40, .valid: 10, .test: 10]
+    /// give 5 support + 15 held-out dialogues.
+    public static let dialoguesPerVoice: [VoiceSpec.Split: Int] = [.train: 40, .valid: 20, .test: 20]
 
     /// Writes `<folder>/<split>/<name>.jsonl` for every spec (sessions with users of the same split) and checks that
     /// the line reader recovers every action from the names (throws when one is misread).
@@ -118,6 +134,7 @@ public struct SpeakerTraining {
     /// Trains (resuming the run in `work`), saves the speaker to `out` and measures it.
     public func run(log: (String) -> Void) throws -> SpeakerMetrics {
         try config.validate()
+        if config.metaSteps > 0 { return try runMeta(log: log) }
         let root = CorpusRoot(explicit: config.data)
         let base = try DialogueCheckpoint(folder: URL(fileURLWithPath: config.base))
         let crs = try CRSDataset.load(directory: root.file("crs/lastfm"))
@@ -128,7 +145,7 @@ public struct SpeakerTraining {
         let utterances = try ActionPairMiner.utterances(root: root)
         let (trainPairs, heldOutPairs, stats) = ActionPairMiner(seed: 1).pairs(utterances: utterances)
         log("action pairs: \(stats)")
-        let writer = VoiceWriter(dataset: crs)
+        let writer = VoiceWriter(dataset: crs, maxTurns: 10)
         let neutralTrain = writer.dialogues(VoiceSpec.neutral(trainPairs, name: "neutral", split: .train), users: crs.trainUsers,
                                             count: config.neutralSessions, seed: config.seed)
         let neutralHeldOut = writer.dialogues(VoiceSpec.neutral(heldOutPairs, name: "neutral-held-out", split: .valid),
@@ -163,7 +180,9 @@ public struct SpeakerTraining {
         let corpus = PersonaCorpus(encoder: encoder, personas: [
             .train: (chitchat.personas[.train] ?? []) + [persona("voice:neutral", speakerExamples.dialogues(neutralTrain))]
                 + trainVoices.enumerated().map { persona("voice:train-\($0.offset)", speakerExamples.dialogues($0.element)) },
-            .valid: [persona("voice:neutral-held-out", heldOutDialogues)]
+            // Validation (the first `validationExamples`): unseen frames, the valid voices, then chit-chat, so the kept
+            // model is chosen on both jobs.
+            .valid: [persona("voice:neutral-held-out", Array(heldOutDialogues.prefix(config.validationActionDialogues)))]
                 + validVoices.enumerated().map { persona("voice:valid-\($0.offset)", speakerExamples.dialogues($0.element)) }
                 + (chitchat.personas[.valid] ?? []),
         ])
@@ -183,6 +202,56 @@ public struct SpeakerTraining {
         metadata["speaker.chitchatPerplexity"] = String(format: "%.3f -> %.3f", metrics.chitchatBefore, metrics.chitchatAfter)
         metadata["speaker.heldOutBLEU"] = String(format: "%.2f", metrics.heldOutBLEU)
         metadata["speaker.slotAccuracy"] = String(format: "%.4f", metrics.slotAccuracy)
+        try DialogueCheckpoint(config: speaker.config, parameters: speaker.parameters, vocabulary: speaker.vocabulary, metadata: metadata)
+            .save(to: URL(fileURLWithPath: config.out))
+        return metrics
+    }
+
+    /// The meta-training stage: PAML over voices (tasks) from a trained speaker; measured like the speaker.
+    func runMeta(log: (String) -> Void) throws -> SpeakerMetrics {
+        let root = CorpusRoot(explicit: config.data)
+        let base = try DialogueCheckpoint(folder: URL(fileURLWithPath: config.base))
+        guard base.metadata[SpeakerPrompt.metadataKey] == SpeakerPrompt.metadataValue else {
+            throw TextError(file: config.base, "--meta-steps meta-trains a speaker: --base must be one (paml recommend train-speaker)")
+        }
+        let crs = try CRSDataset.load(directory: root.file("crs/lastfm"))
+        let meta = try PersonaMetaDataset.load(root: root, seed: base.config.dataSeed).dataset
+        let voices = URL(fileURLWithPath: config.voices)
+        let encoder = ExampleEncoder(vocabulary: base.vocabulary, format: base.config.format)
+        let examples = SpeakerExamples(encoder: encoder, reader: ActionLineReader(dataset: crs, commonWords: ActionRealiser.commonWords(base.vocabulary)))
+        let (trainPairs, heldOutPairs, _) = ActionPairMiner(seed: 1).pairs(utterances: try ActionPairMiner.utterances(root: root))
+        let writer = VoiceWriter(dataset: crs, maxTurns: 10)
+        let neutral = writer.dialogues(VoiceSpec.neutral(trainPairs, name: "neutral", split: .train), users: crs.trainUsers,
+                                       count: config.neutralSessions, seed: config.seed)
+        let neutralHeldOut = writer.dialogues(VoiceSpec.neutral(heldOutPairs, name: "neutral-held-out", split: .valid),
+                                              users: crs.validUsers, count: max(1, config.neutralSessions / 4), seed: config.seed &+ 1)
+        var rng = SeededGenerator(seed: config.seed)
+        let chitchat = PersonaCorpus(dataset: meta, encoder: encoder).personas[.train] ?? []
+        let sampled = chitchat.shuffled(using: &rng).prefix(config.metaChitchatPersonas)
+        let tasks = try Self.voiceFiles(voices, split: .train).map { EncodedPersona(id: $0.lastPathComponent, dialogues: examples.dialogues(try PersonaDialogueFile(url: $0))) }
+            + [EncodedPersona(id: "voice:neutral", dialogues: examples.dialogues(neutral))] + sampled
+        let valid = try Self.voiceFiles(voices, split: .valid).map { EncodedPersona(id: $0.lastPathComponent, dialogues: examples.dialogues(try PersonaDialogueFile(url: $0))) }
+        log("meta-training over \(tasks.count) tasks (\(tasks.count - sampled.count) voices, \(sampled.count) Persona-Chat personas); validation: \(valid.count) valid voices")
+        var modelConfig = base.config
+        modelConfig.system = .paml
+        let trainer = DialogueTrainer(config: modelConfig, corpus: PersonaCorpus(encoder: encoder, personas: [.train: tasks, .valid: valid]))
+        var maml = MAMLConfig()
+        maml.metaBatchSize = config.metaBatchSize
+        let work = URL(fileURLWithPath: config.work)
+        let options = TrainingOptions(steps: config.metaSteps, batchSize: config.batchSize, learningRate: maml.outerLearningRate, seed: config.seed,
+                                      validateEvery: config.metaValidateEvery, checkpointEvery: config.metaValidateEvery,
+                                      checkpointFolder: work, validationExamples: 1)
+        try options.validate()
+        let validation = KShotProtocol(shots: [3], steps: 10, learningRate: 0.01, batchSize: 16)
+        _ = try trainer.trainPAML(initial: base.parameters, maml: maml, options: options, validation: validation,
+                                  supportDialogues: 1, queryDialogues: 1)
+        var speaker = try DialogueCheckpoint(folder: work.appendingPathComponent("best"))
+        speaker.metadata[SpeakerPrompt.metadataKey] = SpeakerPrompt.metadataValue
+        let metrics = try measure(base: base, speaker: speaker, meta: meta, heldOut: neutralHeldOut, crs: crs, addedWords: 0, log: log)
+        var metadata = speaker.metadata
+        metadata["speaker.base"] = config.base
+        metadata["speaker.metaTrained"] = "MAML over \(tasks.count) tasks, best of \(config.metaSteps) meta-iterations on valid voices"
+        metadata["speaker.chitchatPerplexity"] = String(format: "%.3f -> %.3f", metrics.chitchatBefore, metrics.chitchatAfter)
         try DialogueCheckpoint(config: speaker.config, parameters: speaker.parameters, vocabulary: speaker.vocabulary, metadata: metadata)
             .save(to: URL(fileURLWithPath: config.out))
         return metrics
@@ -209,7 +278,7 @@ public struct SpeakerTraining {
         let bleu = BLEU()
         var stats = BLEUStatistics()
         var shown: [String] = []
-        for dialogue in heldOut {
+        for dialogue in heldOut.prefix(config.bleuDialogues) {
             var history: [String] = []
             for pair in dialogue.pairs {
                 history.append(pair.user)

@@ -43,6 +43,9 @@ public struct SpokenLoopRow: Codable, Sendable {
     /// Replies the reader read as the user meant them, and system sentences that carried their names.
     public var understood: Double
     public var heard: Double
+    /// Mean words per system sentence (without the "Would you like to listen ...?" the session adds): a speaker that
+    /// drifts into chit-chat says long sentences.
+    public var meanWords: Double
     /// Against symbols, paired over the same sessions.
     public var successDifference: BootstrapInterval?
     public var turnsDifference: BootstrapInterval?
@@ -95,7 +98,7 @@ public struct SpokenLoop {
         for condition in conditions {
             let speaker = SpokenRecommender(simulator: simulator, policy: policy, realiser: condition.realiser, reader: reader)
             var success: [Double] = [], turns: [Double] = []
-            var understood = 0, heard = 0, replyCount = 0
+            var understood = 0, heard = 0, replyCount = 0, words = 0
             let start = Date()
             for (index, session) in sessions.enumerated() {
                 var rng = sessionRNG[index]
@@ -105,13 +108,18 @@ public struct SpokenLoop {
                 understood += episode.understood
                 heard += episode.turns.filter { $0.user != SpokenRecommender.confusedReply }.count
                 replyCount += episode.turns.count
+                words += episode.turns.reduce(0) { total, turn in
+                    let said = turn.system.components(separatedBy: " Would you like to listen to")[0]
+                    return total + said.split(separator: " ").count
+                }
                 if condition.inWords && index < 2 { transcripts.append("[\(condition.name)]\n" + speaker.transcript(episode, session: session)) }
             }
             let ones = [Double](repeating: 1, count: sessions.count)
             let s = RatioSample(numerators: success, denominators: ones), t = RatioSample(numerators: turns, denominators: ones)
             var row = SpokenLoopRow(condition: condition.name, successRate: Bootstrap.ratio(s, resamples: config.resamples, seed: config.seed),
                                     averageTurns: Bootstrap.ratio(t, resamples: config.resamples, seed: config.seed),
-                                    understood: Double(understood) / Double(max(replyCount, 1)), heard: Double(heard) / Double(max(replyCount, 1)))
+                                    understood: Double(understood) / Double(max(replyCount, 1)), heard: Double(heard) / Double(max(replyCount, 1)),
+                                    meanWords: Double(words) / Double(max(replyCount, 1)))
             if let symbols {
                 row.successDifference = Bootstrap.pairedDifference(s, symbols.success, resamples: config.resamples, seed: config.seed)
                 row.turnsDifference = Bootstrap.pairedDifference(t, symbols.turns, resamples: config.resamples, seed: config.seed)
@@ -127,8 +135,8 @@ public struct SpokenLoop {
     }
 
     public static func markdown(_ report: SpokenLoopReport) -> String {
-        var lines = ["| condition | SR@\(report.config.maxTurns) [95%] | AT [95%] | words − symbols: SR | AT | replies understood | sentences heard |",
-                     "|---|---|---|---|---|---|---|"]
+        var lines = ["| condition | SR@\(report.config.maxTurns) [95%] | AT [95%] | words − symbols: SR | AT | replies understood | sentences heard | words per sentence |",
+                     "|---|---|---|---|---|---|---|---|"]
         func f(_ i: BootstrapInterval, _ digits: Int) -> String {
             String(format: "%.\(digits)f [%.\(digits)f, %.\(digits)f]", i.estimate, i.lower, i.upper)
         }
@@ -138,7 +146,8 @@ public struct SpokenLoop {
         }
         for row in report.rows {
             lines.append("| \(row.condition) | \(f(row.successRate, 3)) | \(f(row.averageTurns, 2)) | \(signed(row.successDifference, 3)) | "
-                         + "\(signed(row.turnsDifference, 2)) | \(String(format: "%.3f", row.understood)) | \(String(format: "%.3f", row.heard)) |")
+                         + "\(signed(row.turnsDifference, 2)) | \(String(format: "%.3f", row.understood)) | \(String(format: "%.3f", row.heard)) | "
+                         + "\(String(format: "%.1f", row.meanWords)) |")
         }
         return lines.joined(separator: "\n")
     }

@@ -22,7 +22,7 @@ import Text
 //   artist names that are common words ("Yes", "Air", "Live") are not read as artists; a list "A, B or C" becomes
 //   one `xitem` from the first name to the last.
 // - Voices are generated from hand-written specs (Corpora/voices/voices.json): frames with {name}, acknowledgements
-//   of a yes and of a no, persona sentences; sessions come from the max-entropy policy on lastfm users, replies from
+//   of a yes and of a no, persona sentences; sessions come from max-entropy and random policies on lastfm users, replies from
 //   `ReplyFamily`. The split is by voice: test voices are never seen in training or selection.
 
 /// The action prompt turn and the words a speaker adds to the dialogue vocabulary.
@@ -174,8 +174,8 @@ public struct VoiceDialogue: Equatable, Sendable {
     }
 }
 
-/// Writes dialogues of a voice: max-entropy sessions with lastfm users, each action said with one of the voice's
-/// frames (with an acknowledgement of the last answer), each answer a `ReplyFamily` reply.
+/// Writes dialogues of a voice: sessions with lastfm users (max-entropy and random policies alternating), each action
+/// said with one of the voice's frames (with an acknowledgement of the last answer), each answer a `ReplyFamily` reply.
 public struct VoiceWriter {
     public let simulator: UserSimulator
 
@@ -192,7 +192,9 @@ public struct VoiceWriter {
             var rng = UserSimulator.episodeGenerator(seed: seed, index: index)
             let session = simulator.drawSession(users: users, index: index, using: &rng)
             var state = simulator.start(session)
-            let policy = MaxEntropyPolicy()
+            // Even sessions follow max-entropy (asks, then one list), odd ones a random policy (lists after rejected
+            // lists, asks after lists), so the speaker meets the orders a learned policy produces.
+            let policy: any CRSPolicy = index % 2 == 0 ? MaxEntropyPolicy() : RandomPolicy(askProbability: 0.5)
             var user = session.opening.map { "hi ! i would like some \(dataset.attributeLabel($0)) music ." }
                 ?? pick(["hi ! can you recommend some music ?", "hello , i am looking for new music .", "hey , any music ideas for me ?"])
             var dialogue = VoiceDialogue(persona: spec.persona, pairs: [], actions: [])

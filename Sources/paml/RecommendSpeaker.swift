@@ -64,6 +64,9 @@ struct RecommendTrainSpeaker: ParsableCommand {
     @Option(help: "Training seed (also of the simulated conversations).") var seed: UInt64 = 1
     @Option(help: "Simulated conversations of the mined frames in training.") var neutralSessions = 3_000
     @Option(help: "Validate (and checkpoint) every this many steps.") var validateEvery = 250
+    @Option(help: "Meta-train instead (> 0; --base must be a speaker): MAML iterations over the training voices as tasks, best on the valid voices.")
+    var metaSteps = 0
+    @Option(help: "Tasks per meta-iteration.") var metaBatchSize = 8
 
     func validate() throws {
         _ = try output.writable(out)
@@ -73,6 +76,8 @@ struct RecommendTrainSpeaker: ParsableCommand {
         try OptionCheck.positive(learningRate, "--learning-rate", upTo: 1)
         try OptionCheck.within(neutralSessions, 1...100_000, "--neutral-sessions")
         try OptionCheck.within(validateEvery, 1...1_000_000, "--validate-every")
+        try OptionCheck.within(metaSteps, 0...1_000_000, "--meta-steps")
+        try OptionCheck.within(metaBatchSize, 1...1_024, "--meta-batch-size")
     }
 
     func run() throws {
@@ -84,6 +89,7 @@ struct RecommendTrainSpeaker: ParsableCommand {
                                            voices: resolvedInput(voices).path, out: out, work: work)
         (config.steps, config.batchSize, config.learningRate, config.seed) = (steps, batchSize, learningRate, seed)
         (config.neutralSessions, config.validateEvery) = (neutralSessions, validateEvery)
+        (config.metaSteps, config.metaBatchSize) = (metaSteps, metaBatchSize)
         let metrics = try SpeakerTraining(config: config).run(log: { print($0) })
         let json = JSONEncoder()
         json.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -48,6 +48,21 @@ final class SpeakerTests: XCTestCase {
         XCTAssertEqual(reader.read("happy trails , partner !").tokens, ["happy", "trails", ",", "partner", "!"])
     }
 
+    /// Damaged lines never trap the reader; a line read as an action holds exactly its placeholder once.
+    func testLineReaderOnDamagedLines() throws {
+        let reader = ActionLineReader(dataset: try dataset(), commonWords: ["yes"])
+        let original = Data("partner , try Radiohead, Death Cab for Cutie or Sigur Rós ! do you like the 90s or rock ?".utf8)
+        for mutant in Fuzz.mutants(of: original, count: Fuzz.iterations(2000), seed: 4) {
+            let line = String(decoding: mutant, as: UTF8.self)
+            let (kind, tokens, _) = reader.read(line)
+            if let kind {
+                XCTAssertTrue(SlotFiller.isWellFormed(tokens, kind: kind), "\(line) -> \(tokens)")
+            } else {
+                XCTAssertFalse(tokens.contains { ActionSlot.all.contains($0) } && !line.contains("xattr") && !line.contains("xitem"))
+            }
+        }
+    }
+
     func spec(_ name: String = "cowboy") -> VoiceSpec {
         VoiceSpec(name: name, split: .test, persona: ["i am a cowboy ."], askGenre: ["howdy ! do you like {name} ?"],
                   askEra: ["partner , the {name} ?"], recommend: ["saddle up for {name} !"], yes: ["yeehaw !"], no: ["shucks ."],

@@ -16,4 +16,15 @@ final class SpokenFuzzTests: XCTestCase {
         Fuzz.run(style, file: folder.file("style.tsv"), count: Fuzz.iterations(1500), seed: 8,
                  accepts: { "\($0)".contains("style.tsv") }) { _ = try ActionPairMiner.styleExamples($0) }
     }
+
+    func testFuzzVoiceSpecs() throws {
+        let folder = try TemporaryFolder("voice-fuzz")
+        defer { folder.remove() }
+        let spec = VoiceSpec(name: "cowboy", split: .test, persona: ["i am a cowboy ."], askGenre: ["howdy ! do you like {name} ?"],
+                             askEra: ["the {name} ?"], recommend: ["try {name} !"], yes: ["yeehaw !"], no: ["shucks ."], closing: ["bye !"])
+        let (read, refused) = Fuzz.run(try JSONEncoder().encode([spec]), file: folder.file("voices.json"), count: Fuzz.iterations(1500), seed: 9,
+                                       accepts: { "\($0)".contains("voices.json") }) { _ = try VoiceSpec.load($0) }
+        XCTAssertGreaterThan(refused, 0)
+        XCTAssertGreaterThan(read + refused, 0)
+    }
 }

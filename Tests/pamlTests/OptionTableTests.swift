@@ -38,6 +38,9 @@ final class OptionTableTests: XCTestCase {
         "data stats --minimum-overlap 0", "data glove-coverage --min-count 0", "data glove-coverage --max-size 0",
         // k = 0 (no adaptation) is part of every k-shot curve; 0 adaptation episodes is the CRS curve's first point
         "train --validation-shots 0", "experiment kshot --shots 0", "experiment consistency --shots 0", "experiment consistency --block-ngram 0", "recommend experiment --support-sizes 0",
+        "recommend voices --shots 0",
+        // 0 meta-steps: the supervised speaker training, not the meta-training stage
+        "recommend train-speaker --meta-steps 0",
         // a gradient clip larger than any gradient norm is "no clip": any finite value >= 0 is meaningful
         "* --adapt-gradient-clip 1e30", "* --adapt-gradient-clip 99999999999999999999",
         "* --inner-gradient-clip 1e30", "* --inner-gradient-clip 99999999999999999999",
