@@ -75,6 +75,9 @@ public struct SpeakerMetrics: Codable, Sendable {
     /// sacreBLEU (13a) of one beam realisation per held-out action line against its reference line (delexicalised).
     public var heldOutBLEU: Double
     public var bleuSignature: String
+    /// Lines after a user answer whose acknowledgement is of the reference's kind (a yes-one after a yes, a no-one after a
+    /// no, none when the reference has none): the speaker follows the answer it is told it got.
+    public var acknowledgementAgreement: Double
     /// Slot-exact decoding over every lastfm attribute and `slotItems` artist lists, each in three conversations.
     public var slotAccuracy: Double
     public var slotSentences: Int
@@ -207,6 +210,15 @@ public struct SpeakerTraining {
         return metrics
     }
 
+    /// The kind of acknowledgement a delexicalised line opens with (`ActionPairMiner.acknowledgements`), start for none.
+    static func acknowledgement(_ tokens: [String]) -> AnswerContext {
+        let text = tokens.joined(separator: " ") + " "
+        for context in [AnswerContext.yes, .no] where ActionPairMiner.acknowledgements[context]!.contains(where: { text.hasPrefix($0 + " ") }) {
+            return context
+        }
+        return .start
+    }
+
     /// The meta-training stage: PAML over voices (tasks) from a trained speaker; measured like the speaker.
     func runMeta(log: (String) -> Void) throws -> SpeakerMetrics {
         let root = CorpusRoot(explicit: config.data)
@@ -278,6 +290,7 @@ public struct SpeakerTraining {
         let bleu = BLEU()
         var stats = BLEUStatistics()
         var shown: [String] = []
+        var acknowledged = 0, acknowledgements = 0
         for dialogue in heldOut.prefix(config.bleuDialogues) {
             var history: [String] = []
             for pair in dialogue.pairs {
@@ -285,24 +298,29 @@ public struct SpeakerTraining {
                 defer { history.append(pair.system) }
                 let (kind, reference, _) = reader.read(pair.system)
                 guard let kind else { continue }
-                let said = realiser.decode(kind, context: .start, history: history, seed: 0)
+                let said = realiser.decode(kind, context: SpeakerPrompt.context(history: history), history: history, seed: 0)
                 stats += bleu.statistics(hypothesis: said.joined(separator: " "), references: [reference.joined(separator: " ")])
+                if history.count > 1 {
+                    acknowledged += Self.acknowledgement(said) == Self.acknowledgement(reference) ? 1 : 0
+                    acknowledgements += 1
+                }
                 if shown.count < 8 { shown.append("\(history.last!) -> \(said.joined(separator: " "))   [reference: \(reference.joined(separator: " "))]") }
             }
         }
         let heldOutBLEU = bleu.score(stats).score
-        log(String(format: "held-out actions: perplexity %.2f (%d answers), BLEU %.2f", heldOutPPL.ppl, heldOutExamples.count, heldOutBLEU))
+        let agreement = Double(acknowledged) / Double(max(acknowledgements, 1))
+        log(String(format: "held-out actions: perplexity %.2f (%d answers), BLEU %.2f; acknowledgement agrees with the reference's in %.3f of %d lines",
+                    heldOutPPL.ppl, heldOutExamples.count, heldOutBLEU, agreement, acknowledgements))
 
         // Slot accuracy: every attribute and `slotItems` random 3-artist lists, after three different answers.
         realiser.strategy = .topK(k: 3, temperature: 0.5)
         var rng = SeededGenerator(seed: config.seed)
         var actions = (0..<crs.attributeCount).map { CRSAction.ask(attribute: $0) }
         for _ in 0..<config.slotItems { actions.append(.recommend(items: (0..<3).map { _ in Int(rng.next() % UInt64(crs.itemCount)) })) }
-        let histories = AnswerContext.allCases.map(\.exampleHistory)
         var correct = 0, fallbacks = 0, total = 0
         for (i, action) in actions.enumerated() {
-            for (j, history) in histories.enumerated() {
-                let r = realiser.realise(action, context: .start, history: history, dataset: crs, seed: UInt64(i * 3 + j))
+            for (j, context) in AnswerContext.allCases.enumerated() {
+                let r = realiser.realise(action, context: context, history: context.exampleHistory, dataset: crs, seed: UInt64(i * 3 + j))
                 correct += r.slotCorrect ? 1 : 0
                 fallbacks += r.usedFallback ? 1 : 0
                 total += 1
@@ -311,7 +329,7 @@ public struct SpeakerTraining {
         log(String(format: "slot accuracy %.4f over %d sentences, %d template fallbacks", Double(correct) / Double(total), total, fallbacks))
         return SpeakerMetrics(chitchatBefore: before.ppl, chitchatAfter: after.ppl, chitchatTokens: before.tokens,
                               heldOutPerplexity: heldOutPPL.ppl, heldOutAnswers: heldOutExamples.count, heldOutBLEU: heldOutBLEU,
-                              bleuSignature: bleu.signature(referenceCount: 1), slotAccuracy: Double(correct) / Double(total),
+                              bleuSignature: bleu.signature(referenceCount: 1), acknowledgementAgreement: agreement, slotAccuracy: Double(correct) / Double(total),
                               slotSentences: total, fallbacks: fallbacks, addedWords: addedWords, examples: shown)
     }
 }

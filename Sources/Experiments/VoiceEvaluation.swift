@@ -135,7 +135,7 @@ public struct VoiceEvaluation {
                     for example in dialogue {
                         let (kind, reference, names) = reader.read(example.response)
                         guard let kind else { continue }
-                        let tokens = realiser.decode(kind, context: .start, history: example.history, seed: 0)
+                        let tokens = realiser.decode(kind, context: SpeakerPrompt.context(history: example.history), history: example.history, seed: 0)
                         let lineStats = bleu.statistics(hypothesis: tokens.joined(separator: " "), references: [reference.joined(separator: " ")])
                         stats += lineStats
                         units[firstUnit + d].bleu[k, default: BLEUStatistics()] += lineStats

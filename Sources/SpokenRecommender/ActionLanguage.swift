@@ -228,7 +228,7 @@ public struct ActionPairMiner: Sendable {
         (.recommend, "you should check out xitem !"), (.recommend, "maybe xitem would be right for you ?"),
     ]
     /// Acknowledgements of the user's previous answer, put in front of a frame.
-    static let acknowledgements: [AnswerContext: [String]] = [
+    public static let acknowledgements: [AnswerContext: [String]] = [
         .start: [""],
         .yes: ["great !", "cool .", "nice .", "awesome !", "good to know .", "ok , great .", "i love that too !", "perfect ."],
         .no: ["ok .", "no worries .", "that's fine .", "alright .", "no problem .", "ok , noted .", "fair enough .", "got it ."],

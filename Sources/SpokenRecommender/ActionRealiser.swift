@@ -50,7 +50,7 @@ public struct ActionRealiser: Sendable {
     /// The encoded source of an action kind: the conversation so far (`history`, oldest first) and the action
     /// prompt for a speaker, the answer context and the kind for the action-only model.
     public func source(_ kind: ActionKind, context: AnswerContext, history: [String] = []) -> [Int] {
-        readsConversation ? encoder.source(history: history + [SpeakerPrompt.turn(kind)], persona: [])
+        readsConversation ? encoder.source(history: history + [SpeakerPrompt.turn(kind, context: context)], persona: [])
             : encoder.source(history: [actionSource(kind, context: context)], persona: [])
     }
 

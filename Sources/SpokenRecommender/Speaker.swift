@@ -7,8 +7,8 @@ import Text
 // The persona dialogue model as the recommender's voice (the "speaker").
 //
 // The speaker is the PAML Seq2Seq with three more words: it reads the real conversation so far (the user's
-// opening, the system's sentences with names, the user's replies) and, as the last turn, an action prompt
-// "__act__ ask genre xattr" / "__act__ recommend xitem". Its answer carries the placeholder, filled with names
+// opening, the system's sentences with names, the user's replies) and, as the last turn, an action prompt with
+// how the system read the last answer: "__act__ no ask genre xattr" / "__act__ yes recommend xitem". Its answer carries the placeholder, filled with names
 // after decoding (slot-exact decoding, `ActionRealiser`). A line of chit-chat has no prompt: the same model,
 // the same source format as a Persona-Chat turn.
 //
@@ -34,8 +34,18 @@ public enum SpeakerPrompt {
     public static let metadataKey = "paml.speaker"
     public static let metadataValue = "conversation"
 
-    /// "__act__ ask genre xattr".
-    public static func turn(_ kind: ActionKind) -> String { "\(marker) \(kind.rawValue) \(kind.slot)" }
+    /// "__act__ no ask genre xattr": the action and how the system read the user's last answer (start, yes, no), so the
+    /// acknowledgement agrees with what the system acts on.
+    public static func turn(_ kind: ActionKind, context: AnswerContext) -> String {
+        "\(marker) \(context.rawValue) \(kind.rawValue) \(kind.slot)"
+    }
+
+    /// The context of a system line in a written conversation: start for the first answer, else the rule reading of the
+    /// user's last turn (unclear counts as no, as in a session).
+    public static func context(history: [String]) -> AnswerContext {
+        guard history.count > 1, let last = history.last else { return .start }
+        return ReplyReader().read(last, hypothesis: "").intent == .accept ? .yes : .no
+    }
 }
 
 /// Reads the action of a system line from the names it contains.
@@ -241,7 +251,7 @@ public struct SpeakerExamples: Sendable {
     /// One example: nil kind for a chit-chat answer (plain dialogue source).
     public func example(history: [String], answer: String) -> (kind: ActionKind?, example: EncodedExample, target: [String]) {
         let (kind, tokens, _) = reader.read(answer)
-        let turns = kind.map { history + [SpeakerPrompt.turn($0)] } ?? history
+        let turns = kind.map { history + [SpeakerPrompt.turn($0, context: SpeakerPrompt.context(history: history))] } ?? history
         let response = Array(encoder.vocabulary.encode(tokens).prefix(encoder.format.maxResponseTokens))
         return (kind, EncodedExample(source: encoder.source(history: turns, persona: []), response: response), tokens)
     }

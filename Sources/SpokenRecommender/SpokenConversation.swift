@@ -125,6 +125,11 @@ public struct SpokenRecommender {
         return sentence + " Would you like to listen to \(items.count > 1 ? "one of these" : dataset.itemLabel(first))?"
     }
 
+    /// What a simulated user says first: the opening attribute, else a plain request.
+    public static func openingLine(_ session: CRSSession, dataset: CRSDataset) -> String {
+        session.opening.map { "I'd like some \(dataset.attributeLabel($0)) music." } ?? "Can you recommend some music?"
+    }
+
     /// The sentence for an action after the user's last answer (`history`: the conversation so far, which a speaker reads).
     public func say(_ action: CRSAction, context: AnswerContext, history: [String] = [], seed: UInt64) -> String {
         let dataset = simulator.dataset
@@ -231,9 +236,10 @@ public struct SpokenRecommender {
         var context = AnswerContext.start
         var replyRNG = SeededGenerator(seed: seed ^ 0x5EED)
         var policy = self.policy
+        var history = [Self.openingLine(session, dataset: dataset)]
         while !state.done {
             let action = policy.act(state, simulator: simulator, rng: &rng)
-            let sentence = say(action, context: context, seed: seed &+ UInt64(state.turn))
+            let sentence = say(action, context: context, history: history, seed: seed &+ UInt64(state.turn))
             _ = simulator.step(action, state: &state)
             let accepted: Bool
             let name: String
@@ -250,6 +256,7 @@ public struct SpokenRecommender {
             let reading = reader.read(reply, action: action, dataset: dataset)
             if reading.intent == (accepted ? .accept : .reject) { understood += 1 }
             turns.append(SpokenTurn(action: action, system: sentence, user: reply, reading: reading))
+            history += [sentence, reply]
             context = accepted ? .yes : .no
         }
         return SpokenEpisode(turns: turns, succeeded: state.succeeded, understood: understood,
@@ -260,7 +267,7 @@ public struct SpokenRecommender {
     public func transcript(_ episode: SpokenEpisode, session: CRSSession) -> String {
         let d = simulator.dataset
         var lines = ["user \(session.user), target \(d.itemLabel(session.target))"]
-        if let a = session.opening { lines.append("  user:   I'd like some \(d.attributeLabel(a)) music.") }
+        lines.append("  user:   \(Self.openingLine(session, dataset: d))")
         for (i, turn) in episode.turns.enumerated() {
             lines.append("  [\(i + 1)] system: \(turn.system)")
             lines.append("      user:   \(turn.user)   [read: \(turn.reading.intent.rawValue), \(turn.reading.decidedBy)]")
@@ -323,7 +330,7 @@ extension SpokenRecommender {
         var turns: [SpokenTurn] = []
         var understood = 0
         var context = AnswerContext.start
-        var history = [session.opening.map { "I'd like some \(dataset.attributeLabel($0)) music." } ?? "Can you recommend some music?"]
+        var history = [Self.openingLine(session, dataset: dataset)]
         var replyRNG = SeededGenerator(seed: seed ^ 0x5EED)
         while !state.done {
             let action = policy.act(state, simulator: simulator, rng: &rng)

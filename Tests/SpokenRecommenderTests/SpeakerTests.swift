@@ -63,6 +63,14 @@ final class SpeakerTests: XCTestCase {
         }
     }
 
+    /// The context of a written line comes from the rule reading of the user's last turn.
+    func testPromptContextFollowsTheRuleReadingOfTheLastReply() {
+        XCTAssertEqual(SpeakerPrompt.context(history: ["hi ! can you recommend some music ?"]), .start)
+        XCTAssertEqual(SpeakerPrompt.context(history: ["hi", "do you like rock ?", "yes , i love it ."]), .yes)
+        XCTAssertEqual(SpeakerPrompt.context(history: ["hi", "do you like rock ?", "nope , not my thing ."]), .no)
+        XCTAssertEqual(SpeakerPrompt.context(history: ["hi", "do you like rock ?", "hmm ."]), .no, "unclear counts as no")
+    }
+
     func spec(_ name: String = "cowboy") -> VoiceSpec {
         VoiceSpec(name: name, split: .test, persona: ["i am a cowboy ."], askGenre: ["howdy ! do you like {name} ?"],
                   askEra: ["partner , the {name} ?"], recommend: ["saddle up for {name} !"], yes: ["yeehaw !"], no: ["shucks ."],
@@ -153,9 +161,12 @@ final class SpeakerTests: XCTestCase {
             // A speaker checkpoint reads the conversation; its source ends with the action prompt.
             let realiser = try ActionRealiser(checkpoint: loaded, strategy: .greedy, style: nil, styleSteps: 0, styleLearningRate: 0, log: { _ in })
             XCTAssertTrue(realiser.readsConversation)
-            let source = realiser.source(.recommend, context: .start, history: ["do you like rock ?"])
-            XCTAssertEqual(Array(source.suffix(3)), [grown.vocabulary.id(SpeakerPrompt.marker), grown.vocabulary.id("recommend"),
-                                                     grown.vocabulary.id(ActionSlot.item)].map { $0 })
+            // The prompt turn: marker, answer context, kind words, slot ("yes" and "recommend" are not in this vocabulary).
+            let source = realiser.source(.recommend, context: .yes, history: ["do you like rock ?"])
+            XCTAssertEqual(Array(source.suffix(4)), [grown.vocabulary.id(SpeakerPrompt.marker), Vocabulary.unkID, Vocabulary.unkID,
+                                                     grown.vocabulary.id(ActionSlot.item)])
+            XCTAssertEqual(Array(source.prefix(5)), ["do", "you", "like", "rock", "?"].map(grown.vocabulary.id))
+            XCTAssertEqual(SpeakerPrompt.turn(.askEra, context: .no), "__act__ no ask era xattr")
             // Slot-exact decoding holds for an untrained speaker too: the placeholder exactly once.
             for seed in 0..<5 as Range<UInt64> {
                 let tokens = realiser.decode(.askGenre, context: .start, history: ["do you like rock ?"], seed: seed)
