@@ -134,6 +134,19 @@ public struct SpeakerTraining {
         return names.map { dir.appendingPathComponent($0) }
     }
 
+    /// The neutral voice: the mined action frames in simulated conversations, training frames with training users and
+    /// held-out frames (never trained on) with validation users.
+    func neutralConversations(root: CorpusRoot, crs: CRSDataset, log: (String) -> Void) throws -> (train: [VoiceDialogue], heldOut: [VoiceDialogue]) {
+        let (trainPairs, heldOutPairs, stats) = ActionPairMiner(seed: 1).pairs(utterances: try ActionPairMiner.utterances(root: root))
+        log("action pairs: \(stats)")
+        let writer = VoiceWriter(dataset: crs, maxTurns: 10)
+        let train = writer.dialogues(VoiceSpec.neutral(trainPairs, name: "neutral", split: .train), users: crs.trainUsers,
+                                     count: config.neutralSessions, seed: config.seed)
+        let heldOut = writer.dialogues(VoiceSpec.neutral(heldOutPairs, name: "neutral-held-out", split: .valid),
+                                       users: crs.validUsers, count: max(1, config.neutralSessions / 4), seed: config.seed &+ 1)
+        return (train, heldOut)
+    }
+
     /// Trains (resuming the run in `work`), saves the speaker to `out` and measures it.
     public func run(log: (String) -> Void) throws -> SpeakerMetrics {
         try config.validate()
@@ -144,15 +157,7 @@ public struct SpeakerTraining {
         let meta = try PersonaMetaDataset.load(root: root, seed: base.config.dataSeed).dataset
         let voices = URL(fileURLWithPath: config.voices)
 
-        // The neutral voice: the mined action frames (train / held-out by frame) in simulated conversations.
-        let utterances = try ActionPairMiner.utterances(root: root)
-        let (trainPairs, heldOutPairs, stats) = ActionPairMiner(seed: 1).pairs(utterances: utterances)
-        log("action pairs: \(stats)")
-        let writer = VoiceWriter(dataset: crs, maxTurns: 10)
-        let neutralTrain = writer.dialogues(VoiceSpec.neutral(trainPairs, name: "neutral", split: .train), users: crs.trainUsers,
-                                            count: config.neutralSessions, seed: config.seed)
-        let neutralHeldOut = writer.dialogues(VoiceSpec.neutral(heldOutPairs, name: "neutral-held-out", split: .valid),
-                                              users: crs.validUsers, count: max(1, config.neutralSessions / 4), seed: config.seed &+ 1)
+        let (neutralTrain, neutralHeldOut) = try neutralConversations(root: root, crs: crs, log: log)
         let trainVoices = try Self.voiceFiles(voices, split: .train).map { try PersonaDialogueFile(url: $0) }
         let validVoices = try Self.voiceFiles(voices, split: .valid).map { try PersonaDialogueFile(url: $0) }
 
@@ -231,12 +236,7 @@ public struct SpeakerTraining {
         let voices = URL(fileURLWithPath: config.voices)
         let encoder = ExampleEncoder(vocabulary: base.vocabulary, format: base.config.format)
         let examples = SpeakerExamples(encoder: encoder, reader: ActionLineReader(dataset: crs, commonWords: ActionRealiser.commonWords(base.vocabulary)))
-        let (trainPairs, heldOutPairs, _) = ActionPairMiner(seed: 1).pairs(utterances: try ActionPairMiner.utterances(root: root))
-        let writer = VoiceWriter(dataset: crs, maxTurns: 10)
-        let neutral = writer.dialogues(VoiceSpec.neutral(trainPairs, name: "neutral", split: .train), users: crs.trainUsers,
-                                       count: config.neutralSessions, seed: config.seed)
-        let neutralHeldOut = writer.dialogues(VoiceSpec.neutral(heldOutPairs, name: "neutral-held-out", split: .valid),
-                                              users: crs.validUsers, count: max(1, config.neutralSessions / 4), seed: config.seed &+ 1)
+        let (neutral, neutralHeldOut) = try neutralConversations(root: root, crs: crs, log: log)
         var rng = SeededGenerator(seed: config.seed)
         let chitchat = PersonaCorpus(dataset: meta, encoder: encoder).personas[.train] ?? []
         let sampled = chitchat.shuffled(using: &rng).prefix(config.metaChitchatPersonas)
