@@ -113,7 +113,7 @@ public struct VoiceEvaluation {
             let url = URL(fileURLWithPath: path)
             let file = try PersonaDialogueFile(url: url)
             let name = url.deletingPathExtension().lastPathComponent
-            let dialogues = Self.dialogues(file)
+            let dialogues = SpeakerExamples.grouped(file)
             guard dialogues.count > config.supportPool else {
                 throw TextError(file: path, "\(dialogues.count) dialogues; the evaluation needs more than \(config.supportPool) (support pool + held-out)")
             }
@@ -187,16 +187,6 @@ public struct VoiceEvaluation {
         }
         return VoiceReport(command: command, config: config, signature: nli.signature, bleuSignature: bleu.signature(referenceCount: 1),
                            cells: cells, differences: differences)
-    }
-
-    /// The examples of a persona file grouped by dialogue (a dialogue starts with one turn of history).
-    static func dialogues(_ file: PersonaDialogueFile) -> [[PersonaExample]] {
-        var out: [[PersonaExample]] = []
-        for example in file.examples {
-            if example.history.count <= 1 || out.isEmpty { out.append([]) }
-            out[out.count - 1].append(example)
-        }
-        return out
     }
 
     /// The markdown table: per voice and k, then the mean over voices and the pooled paired differences.

@@ -256,14 +256,19 @@ public struct SpeakerExamples: Sendable {
         return (kind, EncodedExample(source: encoder.source(history: turns, persona: []), response: response), tokens)
     }
 
+    /// A persona file's examples grouped by dialogue (a new dialogue starts with one turn of history).
+    public static func grouped(_ file: PersonaDialogueFile) -> [[PersonaExample]] {
+        var out: [[PersonaExample]] = []
+        for example in file.examples {
+            if example.history.count <= 1 || out.isEmpty { out.append([]) }
+            out[out.count - 1].append(example)
+        }
+        return out
+    }
+
     /// The examples of a persona file's dialogues (one list per dialogue).
     public func dialogues(_ file: PersonaDialogueFile) -> [[EncodedExample]] {
-        var out: [[EncodedExample]] = []
-        for example in file.examples {
-            if example.history.count <= 1 { out.append([]) }   // a new dialogue starts with one turn of history
-            out[out.count - 1].append(self.example(history: example.history, answer: example.response).example)
-        }
-        return out.filter { !$0.isEmpty }
+        Self.grouped(file).map { $0.map { example(history: $0.history, answer: $0.response).example } }
     }
 
     /// The examples of generated dialogues (one list per dialogue).
