@@ -85,6 +85,14 @@ public struct NLIModel: NLIPredictor {
                                         batchSize: batchSize, inference: inference)
         return slot.map { labels[$0] }
     }
+
+    /// Label probabilities (entailment, neutral, contradiction) per pair, in input order.
+    public func probabilities(_ pairs: [(premise: String, hypothesis: String)]) -> [[Float]] {
+        let k = classifier.head.outputSize
+        let scalars = classifier.probabilities(classifier.encode(pairs, tokenizer: tokenizer), parameters: parameters,
+                                               batchSize: batchSize, inference: inference).scalars
+        return (0..<pairs.count).map { Array(scalars[($0 * k)..<(($0 + 1) * k)]) }
+    }
 }
 
 /// One scored utterance: a label per persona sentence and C.

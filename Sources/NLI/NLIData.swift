@@ -126,6 +126,51 @@ public enum SICK {
     }
 }
 
+/// SNLI / MultiNLI JSON lines (`sentence1`, `sentence2`, `gold_label`, as both corpora ship them): general NLI
+/// pairs that can join the training mix. Pairs without a gold label ("-", no annotator majority) are skipped;
+/// anything else malformed is an error naming file and line.
+public enum NLIJSONLines {
+    public static func read(_ url: URL) throws -> [NLIPair] {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw TextError(file: url.path, "unreadable: \(error.localizedDescription)")
+        }
+        return try parse(text, file: url.path)
+    }
+
+    public static func parse(_ text: String, file: String) throws -> [NLIPair] {
+        var pairs: [NLIPair] = []
+        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let number = index + 1
+            guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                throw TextError(file: file, line: number, "not a JSON object")
+            }
+            guard let premise = object["sentence1"] as? String, let hypothesis = object["sentence2"] as? String,
+                  let gold = object["gold_label"] as? String else {
+                throw TextError(file: file, line: number, "needs string fields sentence1, sentence2 and gold_label")
+            }
+            if gold == "-" { continue }
+            guard let label = NLILabel(sick: gold) else {
+                throw TextError(file: file, line: number, "gold_label '\(gold)' is not entailment, neutral, contradiction or -")
+            }
+            let a = premise.trimmingCharacters(in: .whitespaces), b = hypothesis.trimmingCharacters(in: .whitespaces)
+            guard !a.isEmpty, !b.isEmpty else { throw TextError(file: file, line: number, "empty sentence") }
+            pairs.append(NLIPair(id: number, premise: a, hypothesis: b, label: label))
+        }
+        return pairs
+    }
+
+    /// `count` pairs drawn without replacement (seeded), in file order: the same file and seed give the same sample.
+    public static func sample(_ pairs: [NLIPair], count: Int, seed: UInt64) -> [NLIPair] {
+        guard count < pairs.count else { return pairs }
+        var indices = Array(pairs.indices)
+        var rng = SeededGenerator(seed: seed)
+        indices.shuffle(using: &rng)
+        return indices.prefix(count).sorted().map { pairs[$0] }
+    }
+}
+
 /// Pairs built from a persona map (cluster id -> variants, each a list of sentences).
 ///
 /// The map's variants of one cluster are mostly subsets of the same sentences, with a few revised

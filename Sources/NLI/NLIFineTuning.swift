@@ -18,6 +18,9 @@ public struct NLIFineTuning {
     /// Descriptions stored in the checkpoint's metadata.
     public var data: String
     public var split: String
+    /// An NLI checkpoint (same trained blocks) whose tensors start the run instead of the pretrained blocks and a
+    /// fresh head: continued fine-tuning on new data.
+    public var initFrom: URL?
 
     public init(pretrained: URL, trainedLayers: Int, options: NLITrainingOptions, train: [NLIPair], validation: [NLIPair],
                 data: String, split: String) {
@@ -69,6 +72,11 @@ public struct NLIFineTuning {
                                trainedLayers: trainedLayers)
         let classifier = NLIClassifier(config: config)
         classifier.initializeHead(into: &parameters, seed: seed)
+        if let initFrom {
+            let start = try Checkpoint.load(from: initFrom, kind: NLIClassifier.checkpointKind, expecting: classifier.trainedShapes())
+            for (name, tensor) in start.parameters { parameters[name] = tensor }
+            log("nli: starting from \(initFrom.path) (\(start.weightsChecksum ?? "no checksum"))")
+        }
         let pairs = train
 
         // Resumes by itself, like `paml train`: a run of the same settings continues; anything else is refused.
@@ -105,7 +113,7 @@ public struct NLIFineTuning {
         }
 
         var metadata = [
-            "data": data,
+            "data": data + (initFrom.map { ", continued from \($0.lastPathComponent)" } ?? ""),
             "split": split,
             "options": settings,
         ]

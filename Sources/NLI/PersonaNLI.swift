@@ -242,17 +242,23 @@ public struct PersonaNLIGenerator {
             let noun = fact.value[0]
             let rest = Array(fact.value.dropFirst())
             if fact.count == "no" { return [["i", "have", "two", noun] + rest, ["i", "have", "a", "few", noun] + rest] }
-            return [["i", "do", "not", "have", "any", noun] + rest, ["i", "have", "no", noun] + rest, ["i", "have", "never", "had", noun] + rest]
-        case .have: return [["i", "do", "not", "have"] + v, ["i", "have", "never", "had"] + v]
-        case .be, .diet: return [["i", "am", "not"] + v, ["no", "i", "am", "not"] + v, ["i", "have", "never", "been"] + v]
-        case .workAs: return [["i", "do", "not", "work", "as"] + v, ["i", "have", "never", "worked", "as"] + v]
+            return [["i", "do", "not", "have", "any", noun] + rest, ["i", "have", "no", noun] + rest, ["i", "have", "never", "had", noun] + rest,
+                    ["i", "wish", "i", "had"] + (fact.count == "a" ? ["a"] : []) + [noun] + rest]
+        case .have: return [["i", "do", "not", "have"] + v, ["i", "have", "never", "had"] + v, ["i", "wish", "i", "had"] + v]
+        // Wishing for a state or having left it denies being in it now.
+        case .be where fact.isJob: return [["i", "am", "not"] + v, ["i", "have", "never", "been"] + v, ["i", "used", "to", "be"] + v,
+                                           ["i", "wish", "i", "was"] + v]
+        case .be, .diet: return [["i", "am", "not"] + v, ["no", "i", "am", "not"] + v, ["i", "have", "never", "been"] + v,
+                                 ["i", "wish", "i", "was"] + v]
+        case .workAs: return [["i", "do", "not", "work", "as"] + v, ["i", "have", "never", "worked", "as"] + v, ["i", "used", "to", "work", "as"] + v]
         case .liveIn: return [["i", "do", "not", "live", "in"] + v, ["i", "have", "never", "lived", "in"] + v]
         case .from: return [["i", "am", "not", "from"] + v]
         case .can: return [["i", "can", "not"] + v, ["i", "am", "unable", "to"] + v]
         case .favorite: return [["i", "do", "not", "like"] + v, ["i", "hate"] + v]
         case .marital:
             switch v.first {
-            case "married": return [["i", "am", "single"], ["i", "have", "never", "been", "married"], ["i", "am", "divorced"]]
+            case "married": return [["i", "am", "single"], ["i", "have", "never", "been", "married"], ["i", "am", "divorced"],
+                                    ["i", "wish", "i", "was", "married"]]
             case "single": return [["i", "am", "married"], ["my", "wife", "and", "i", "have", "been", "married", "for", "years"],
                                    ["my", "husband", "and", "i", "are", "happily", "married"]]
             default: return [["i", "am", "not", v.first ?? ""]]
@@ -300,6 +306,14 @@ public struct PersonaNLIGenerator {
             }
         case .liveIn: specific = [["i", "am", "living", "in"] + v, ["my", "home", "is", "in"] + v]
         case .age: specific = [["i", "just", "turned"] + v, ["i", "am"] + v]
+        case .other where w.count >= 4 && w[0] == "i" && w[1] == "do" && w[2] == "not":
+            // A denial in other words: "i do not have a smartphone" -> "i have no smartphone", "i never ...".
+            let tail = Array(w.dropFirst(3))
+            specific = [["i", "never"] + tail, ["i", "do", "not", "really"] + tail]
+            if tail[0] == "have", tail.count >= 2 {
+                let thing = ["a", "an", "any"].contains(tail[1]) ? Array(tail.dropFirst(2)) : Array(tail.dropFirst())
+                if !thing.isEmpty { specific += [["i", "have", "no"] + thing, ["i", "do", "not", "own", "a"] + thing] }
+            }
         default: break
         }
         return wrapped + specific
@@ -365,19 +379,27 @@ public struct PersonaNLIGenerator {
 
         // Facts stated in real utterances: each clause parsed like a persona sentence. Exclusive facts give real
         // contradictions (another job, home, favourite...), "i do not have any pets" gives have-negations.
+        // Stages of life stated in real utterances ("i am 40", "i just started the third grade", "i am retired").
         var utteranceFacts: [String: [(utterance: String, value: [String])]] = [:]
         var haveNegations: [String: [String]] = [:]   // noun -> utterances denying having it
+        var partnerFacts: [String: [String: [(utterance: String, value: [String])]]] = [:]   // cluster -> pool key -> facts
+        var utteranceStages: [(utterance: String, stage: LifeStage)] = []
         for (source, _) in clusters {
-            for utterance in source.ownUtterances + source.partnerUtterances where !utterance.contains("?") {
-                for clause in utterance.lowercased().split(whereSeparator: { ".!,;".contains($0) }) {
-                    let words = Self.words(String(clause))
+            let own = Set(source.ownUtterances)
+            for utterance in source.ownUtterances + source.partnerUtterances {
+                var stated: LifeStage?
+                for clause in Self.declarativeClauses(utterance) {
+                    let words = Self.words(clause)
                     let fact = PersonaFact(words: words)
                     let placeLike = fact.relation == .liveIn || fact.relation == .from
                     if fact.isExclusive, (1...(placeLike ? 2 : 4)).contains(fact.value.count) {
                         utteranceFacts[poolKey(fact), default: []].append((utterance, fact.value))
+                        if !own.contains(utterance) { partnerFacts[source.cluster, default: [:]][poolKey(fact), default: []].append((utterance, fact.value)) }
                     }
                     if let noun = Self.deniedNoun(words) { haveNegations[noun, default: []].append(utterance) }
+                    if stated == nil { stated = LifeStage.of(words) }
                 }
+                if let stated { utteranceStages.append((utterance, stated)) }
             }
         }
 
@@ -426,11 +448,40 @@ public struct PersonaNLIGenerator {
                 for words in Self.negations(fact).shuffled(using: &rng).prefix(2) {
                     add(inContext(Self.surface(words, &rng), s, chat, &rng), s, .contradiction, "negated", cluster, &rng)
                 }
-                // Contradiction: a real utterance stating another value of the same exclusive relation.
-                if fact.isExclusive, let stated = utteranceFacts[poolKey(fact)]?.shuffled(using: &rng).first(where: {
-                    Set($0.value).isDisjoint(with: Self.content(fact.value)) && !Self.content($0.value).isEmpty
-                }) {
-                    add(stated.utterance, s, .contradiction, "clash-utterance", cluster, &rng)
+                // Contradiction: real utterances stating another value of the same exclusive relation, first those of
+                // the persona's own dialogue partners (how real contradictions are found), then any.
+                if fact.isExclusive {
+                    let partners = (partnerFacts[cluster]?[poolKey(fact)] ?? []).shuffled(using: &rng)
+                    let anyone = (utteranceFacts[poolKey(fact)] ?? []).shuffled(using: &rng).prefix(200)
+                    var used = Set<String>()
+                    for stated in partners + anyone where used.count < 3 && !used.contains(stated.utterance)
+                        && Set(stated.value).isDisjoint(with: Self.content(fact.value)) && !Self.content(stated.value).isEmpty {
+                        used.insert(stated.utterance)
+                        add(stated.utterance, s, .contradiction, "clash-utterance", cluster, &rng)
+                    }
+                    // Entailment: real utterances stating the same value ("i work as a plumber lol" for "i am a
+                    // plumber"), so the relation's wording alone never decides the label.
+                    var same = 0
+                    for stated in (utteranceFacts[poolKey(fact)] ?? []).shuffled(using: &rng).prefix(400) where same < 2
+                        && !Self.content(fact.value).isEmpty && Self.content(stated.value) == Self.content(fact.value)
+                        && Set(Self.words(stated.utterance)).intersection(Self.negators).isEmpty {
+                        same += 1
+                        add(stated.utterance, s, .entailment, "stated-utterance", cluster, &rng)
+                    }
+                }
+                // Contradiction: a real utterance placing the speaker at a stage of life the sentence rules out;
+                // neutral: one at a compatible stage (a stated age alone contradicts nothing).
+                if let stage = LifeStage.of(s.words), !utteranceStages.isEmpty {
+                    var clashes = 0, compatible = 0
+                    for _ in 0..<60 where clashes < 2 || compatible < 1 {
+                        let other = Self.pick(utteranceStages, &rng)
+                        if stage.conflicts(with: other.stage) {
+                            if clashes < 2 { add(other.utterance, s, .contradiction, "clash-life-stage", cluster, &rng); clashes += 1 }
+                        } else if compatible < 1, Self.content(Self.words(other.utterance)).isDisjoint(with: s.content) {
+                            add(other.utterance, s, .neutral, "compatible-life-stage", cluster, &rng)
+                            compatible += 1
+                        }
+                    }
                 }
                 // Contradiction: a real utterance denying what the sentence says the speaker has.
                 if fact.relation == .have, fact.count != "no", let noun = fact.value.first, let family = Self.family(of: noun) {
@@ -525,6 +576,21 @@ public struct PersonaNLIGenerator {
             }
         }
         return split
+    }
+
+    /// The clauses of an utterance's statements, cut at sentence ends, commas and semicolons; the clause that
+    /// ends in "?" is dropped (asking states nothing), so "i am 40 , how about you ?" keeps "i am 40".
+    static func declarativeClauses(_ utterance: String) -> [String] {
+        var clauses: [String] = [], sentence = ""
+        for character in utterance.lowercased() {
+            sentence.append(character)
+            guard ".!?".contains(character) else { continue }
+            let parts = sentence.split(whereSeparator: { ".!?,;".contains($0) }).map(String.init)
+            clauses += character == "?" ? Array(parts.dropLast()) : parts
+            sentence = ""
+        }
+        clauses += sentence.split(whereSeparator: { ".!,;".contains($0) }).map(String.init)
+        return clauses.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
     }
 
     static let families: [String: Set<String>] = [

@@ -21,10 +21,13 @@ struct NLIEvaluateCommand: ParsableCommand {
     var real = "Corpora/persona-nli-real-test.tsv"
     @Flag(name: .long, help: "Record the accuracy in the checkpoint's metadata (accuracy.<set>), where `paml score` prints it; shipped checkpoints need --force.")
     var record = false
+    @Option(name: .long, help: "Also write each pair with its gold label, prediction and probabilities to this TSV (error analysis).")
+    var predictions: String?
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
         if record { _ = try output.writable(resolvedInput(model.nliCheckpoint).path, option: "--nli-checkpoint") }
+        if let predictions { _ = try output.writable(predictions, option: "--predictions") }
     }
 
     func run() throws {
@@ -43,6 +46,7 @@ struct NLIEvaluateCommand: ParsableCommand {
         let start = Date()
         let predicted = nli.predict(pairs.map { ($0.premise, $0.hypothesis) })
         let seconds = Date().timeIntervalSince(start)
+        if let predictions { try writePredictions(pairs, predicted, nli.probabilities(pairs.map { ($0.premise, $0.hypothesis) }), to: predictions) }
         let accuracy = NLIAccuracy(gold: pairs.map(\.label), predicted: predicted)
         print("\(on.rawValue) (\(pairs.count) pairs; SICK split seed \(split.splitSeed), persona seed \(persona.personaSeed)), checkpoint \(model.nliCheckpoint):\n")
         print("| class | pairs | accuracy |")
@@ -65,5 +69,17 @@ struct NLIEvaluateCommand: ParsableCommand {
             print("recorded \(entries.keys.sorted().joined(separator: ", ")) in \(model.nliCheckpoint)/config.json")
         }
         print(String(format: "scored in %.1f s (%.0f pairs/s)", seconds, Double(pairs.count) / seconds))
+    }
+
+    /// One line per pair: premise, hypothesis, gold, predicted, and the three probabilities.
+    private func writePredictions(_ pairs: [NLIPair], _ predicted: [NLILabel], _ probabilities: [[Float]], to path: String) throws {
+        func clean(_ text: String) -> String { text.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ") }
+        var lines = ["premise\thypothesis\tgold\tpredicted\tp_entailment\tp_neutral\tp_contradiction"]
+        for (index, pair) in pairs.enumerated() {
+            let p = probabilities[index].map { String(format: "%.4f", $0) }.joined(separator: "\t")
+            lines.append("\(clean(pair.premise))\t\(clean(pair.hypothesis))\t\(pair.label)\t\(predicted[index])\t\(p)")
+        }
+        try (lines.joined(separator: "\n") + "\n").write(to: URL(fileURLWithPath: path), atomically: true, encoding: .utf8)
+        print("wrote \(pairs.count) predictions to \(path)")
     }
 }

@@ -19,6 +19,12 @@ struct NLITrainCommand: ParsableCommand {
     var out = "runs/nli"
     @OptionGroup var output: OutputOptions
 
+    @Option(name: .long, help: "SNLI or MultiNLI JSON-lines file (sentence1, sentence2, gold_label) whose pairs join the training mix.")
+    var general: String?
+    @Option(name: .long, help: "Pairs drawn (seeded) from --general.")
+    var generalPairs = 20_000
+    @Option(name: .long, help: "Start from this NLI checkpoint's tensors (same --trained-layers) instead of the pretrained blocks and a new head.")
+    var initFrom: String?
     @Option(name: .long, help: "Top encoder blocks to fine-tune (and save).")
     var trainedLayers = 2
     @OptionGroup var persona: PersonaNLIOptions
@@ -46,6 +52,7 @@ struct NLITrainCommand: ParsableCommand {
         try OptionCheck.within(batchSize, 1...4096, "--batch-size")
         try OptionCheck.atLeast(saveEvery, 1, "--save-every")
         try OptionCheck.within(personaPairs, 0...10_000_000, "--persona-pairs")
+        try OptionCheck.within(generalPairs, 1...10_000_000, "--general-pairs")
         try OptionCheck.positive(encoderLR, "--encoder-lr", upTo: 1)
         try OptionCheck.positive(headLR, "--head-lr", upTo: 1)
         try OptionCheck.atLeast(limit, 0, "--limit")
@@ -54,9 +61,11 @@ struct NLITrainCommand: ParsableCommand {
     func run() throws {
         let sick = try split.split(data)
         let generated = personaPairs > 0 ? try self.persona.load(data) : PersonaNLIGenerator.Split()
-        let (pairs, validation, counts) = NLIFineTuning.data(sick: (sick.train, sick.validation), persona: generated,
+        let (sickAndPersona, validation, counts) = NLIFineTuning.data(sick: (sick.train, sick.validation), persona: generated,
                                                             personaPairs: personaPairs, limit: limit)
-        print("nli data: SICK train \(counts.sick), persona NLI train \(counts.persona); validation \(validation.count) (persona \(counts.personaValidation))")
+        let generalPairs = try general.map { NLIJSONLines.sample(try NLIJSONLines.read(resolvedInput($0)), count: self.generalPairs, seed: seed) } ?? []
+        let pairs = sickAndPersona + generalPairs
+        print("nli data: SICK train \(counts.sick), persona NLI train \(counts.persona), general \(generalPairs.count); validation \(validation.count) (persona \(counts.personaValidation))")
 
         let folder = try output.writable(out)
         let lock = try FolderLock(folder)
@@ -68,10 +77,12 @@ struct NLITrainCommand: ParsableCommand {
         options.headLearningRate = headLR
         options.seed = seed
         options.saveEvery = saveEvery
-        let run = NLIFineTuning(
+        var run = NLIFineTuning(
             pretrained: try MiniLMLocation.folder(minilm), trainedLayers: trainedLayers, options: options, train: pairs, validation: validation,
-            data: "SICK train split (\(counts.sick) pairs\(limit > 0 ? ", --limit \(limit)" : "")) + \(counts.persona) persona NLI pairs (paml nli data, persona seed \(self.persona.personaSeed), data seed \(self.persona.dataSeed))",
+            data: "SICK train split (\(counts.sick) pairs\(limit > 0 ? ", --limit \(limit)" : "")) + \(counts.persona) persona NLI pairs (paml nli data, persona seed \(self.persona.personaSeed), data seed \(self.persona.dataSeed))"
+                + (general.map { " + \(generalPairs.count) pairs of \(URL(fileURLWithPath: $0).lastPathComponent) (seed \(seed))" } ?? ""),
             split: "SICK pair_IDs sorted, Fisher-Yates with SeededGenerator(seed: \(split.splitSeed)), 70/10/20")
+        run.initFrom = initFrom.map(resolvedInput)
         let result = try run.train(into: folder, log: { print($0) })
         print("nli: saved \(folder.path): epoch \(result.epoch) (validation accuracy \(String(format: "%.4f", result.validationAccuracy))), "
               + "trained tensors only, \(result.trainedScalars) floats")

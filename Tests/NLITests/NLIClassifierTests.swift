@@ -46,6 +46,47 @@ final class NLIClassifierTests: XCTestCase {
         XCTAssertTrue(problem(header + "\n1\ta\tb\thigh\tNEUTRAL\n").hasPrefix("S.txt:2: relatedness_score"))
     }
 
+    func testNLIJSONLinesReadsSNLIAndMultiNLIFormats() throws {
+        let text = """
+        {"gold_label": "neutral", "sentence1": "A man plays.", "sentence2": "A man plays guitar.", "pairID": "1"}
+        {"gold_label": "-", "sentence1": "A dog.", "sentence2": "A cat.", "annotator_labels": ["neutral", "contradiction"]}
+
+        {"sentence1": "I love dogs.", "sentence2": "I hate dogs.", "gold_label": "contradiction", "genre": "telephone"}
+        """
+        let pairs = try NLIJSONLines.parse(text, file: "snli.jsonl")
+        XCTAssertEqual(pairs.map(\.label), [.neutral, .contradiction], "no-majority pairs are skipped")
+        XCTAssertEqual(pairs[1], NLIPair(id: 4, premise: "I love dogs.", hypothesis: "I hate dogs.", label: .contradiction))
+        func problem(_ text: String) -> String {
+            do { _ = try NLIJSONLines.parse(text, file: "n.jsonl"); return "no error" } catch { return "\(error)" }
+        }
+        XCTAssertTrue(problem("{\"sentence1\": \"a\"").hasPrefix("n.jsonl:1: not a JSON object"))
+        XCTAssertTrue(problem("{}\n{\"sentence1\": \"a\", \"sentence2\": \"b\"}").hasPrefix("n.jsonl:1: needs"))
+        XCTAssertTrue(problem("{\"sentence1\": \"a\", \"sentence2\": \"b\", \"gold_label\": \"maybe\"}").hasPrefix("n.jsonl:1: gold_label 'maybe'"))
+        XCTAssertTrue(problem("{\"sentence1\": \" \", \"sentence2\": \"b\", \"gold_label\": \"neutral\"}").hasPrefix("n.jsonl:1: empty sentence"))
+        // A seeded sample: same seed, same pairs, file order kept.
+        let many = (1...50).map { NLIPair(id: $0, premise: "p\($0)", hypothesis: "h", label: .neutral) }
+        let sample = NLIJSONLines.sample(many, count: 10, seed: 3)
+        XCTAssertEqual(sample, NLIJSONLines.sample(many, count: 10, seed: 3))
+        XCTAssertNotEqual(sample, NLIJSONLines.sample(many, count: 10, seed: 4))
+        XCTAssertEqual(sample.map(\.id), sample.map(\.id).sorted())
+        XCTAssertEqual(NLIJSONLines.sample(many, count: 100, seed: 3), many)
+    }
+
+    func testNLIJSONLinesReaderSurvivesFuzz() {
+        var rng = SeededGenerator(seed: 17)
+        let seed = #"{"sentence1": "A man.", "sentence2": "A woman.", "gold_label": "contradiction"}"#
+        for _ in 0..<300 {
+            var bytes = Array(seed.utf8)
+            for _ in 0..<Int(rng.next() % 4 + 1) {
+                bytes[Int(rng.next() % UInt64(bytes.count))] = UInt8(rng.next() % 128)
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
+            do { _ = try NLIJSONLines.parse(text, file: "f.jsonl") } catch let error as TextError {
+                XCTAssertEqual(error.file, "f.jsonl")
+            } catch { XCTFail("unexpected error \(error)") }
+        }
+    }
+
     func testRealSICKFileWhenPresent() throws {
         let url = CorpusRoot().file("nli/SICK.txt")
         guard FileManager.default.fileExists(atPath: url.path) else { throw XCTSkip("no \(url.path)") }

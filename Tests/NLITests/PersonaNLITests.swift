@@ -38,6 +38,12 @@ final class PersonaNLITests: XCTestCase {
         XCTAssertTrue(negations("my dog is named max").contains("my dog is not named max"))
         XCTAssertTrue(negations("i drive a truck").contains("i do not drive a truck"))
         XCTAssertEqual(negations("i am 25 years old"), [], "an age has no negation, only other ages")
+        XCTAssertTrue(negations("i am a doctor").contains("i used to be a doctor"), "a former job is not the job")
+        XCTAssertTrue(negations("i am retired").contains("i wish i was retired"), "wishing for a state denies it")
+        XCTAssertTrue(negations("i have a dog").contains("i wish i had a dog"))
+        let restated = PersonaNLIGenerator.restatements(fact("i do not have a smartphone")).map { $0.joined(separator: " ") }
+        XCTAssertTrue(restated.contains("i have no smartphone"), "a denial restated in other words: \(restated)")
+        XCTAssertTrue(restated.contains("i never have a smartphone"))
         var rng = SeededGenerator(seed: 1)
         XCTAssertNotNil(PersonaNLIGenerator.contradiction(of: "i love dogs .", using: &rng))
         XCTAssertNil(PersonaNLIGenerator.contradiction(of: "i am 25 years old", using: &rng))
@@ -86,6 +92,66 @@ final class PersonaNLITests: XCTestCase {
         }
         XCTAssertEqual(generator.generate().all, split.all, "same seed, same pairs")
         XCTAssertNotEqual(PersonaNLIGenerator(sources: sources(), excluded: excluded, seed: 4).generate().all, split.all)
+    }
+
+    func stage(_ clause: String) -> LifeStage? { LifeStage.of(PersonaNLIGenerator.words(clause)) }
+
+    func testLifeStagesAreReadFromFirstPersonClauses() {
+        XCTAssertEqual(stage("i'm 24 we have difference just one year"), LifeStage(stage: .adult, age: 24))
+        XCTAssertEqual(stage("i am 100 years old ."), LifeStage(stage: .old, age: 100))
+        XCTAssertEqual(stage("i just turned 13"), LifeStage(stage: .child, age: 13))
+        XCTAssertEqual(stage("healthy for a 40 year old car salesman"), LifeStage(stage: .adult, age: 40))
+        XCTAssertEqual(stage("i just started the third grade and love to write poetry")?.stage, .child)
+        XCTAssertEqual(stage("i am a boy")?.stage, .child)
+        XCTAssertEqual(stage("i am retired and living the great life")?.stage, .old)
+        XCTAssertEqual(stage("i have amazing children and grandchildren")?.stage, .old)
+        XCTAssertEqual(stage("i've three kids that are great and 10 grand children")?.stage, .old)
+        XCTAssertNil(stage("i want grandchildren someday"), "wanting them is not having them")
+        XCTAssertNil(stage("my son is a 5 year old"), "someone else's age")
+        XCTAssertNil(stage("i am 5 minutes away"), "a number that is not an age")
+        XCTAssertNil(stage("i am a nurse"))
+        XCTAssertNil(stage("i am in the third grade of my career")?.age)
+    }
+
+    func testLifeStageConflicts() {
+        let boy = LifeStage(stage: .child, age: nil), retired = LifeStage(stage: .old, age: nil)
+        let century = LifeStage(stage: .old, age: 100)
+        func age(_ n: Int) -> LifeStage { LifeStage(stage: n < 18 ? .child : n >= 65 ? .old : .adult, age: n) }
+        XCTAssertTrue(boy.conflicts(with: age(40)))
+        XCTAssertTrue(age(40).conflicts(with: boy), "symmetric")
+        XCTAssertFalse(boy.conflicts(with: age(19)), "a 19-year-old may still call himself a boy")
+        XCTAssertTrue(boy.conflicts(with: retired))
+        XCTAssertTrue(century.conflicts(with: age(24)))
+        XCTAssertFalse(retired.conflicts(with: age(34)), "early retirement is possible")
+        XCTAssertTrue(retired.conflicts(with: age(19)))
+        XCTAssertFalse(century.conflicts(with: age(70)))
+        XCTAssertFalse(age(30).conflicts(with: age(45)), "two adult ages are the age relation's job, not the stage's")
+    }
+
+    func testQuestionsAreDroppedFromClauses() {
+        XCTAssertEqual(PersonaNLIGenerator.declarativeClauses("i am a homemaker . you ?"), ["i am a homemaker "])
+        XCTAssertEqual(PersonaNLIGenerator.declarativeClauses("are you a nurse ? i am a teacher , i love it"),
+                       [" i am a teacher ", " i love it"])
+        XCTAssertEqual(PersonaNLIGenerator.declarativeClauses("what do you do?"), [])
+        XCTAssertEqual(PersonaNLIGenerator.declarativeClauses("i am 40 , how about you ?"), ["i am 40 "])
+    }
+
+    func testAgeClashesAreGenerated() {
+        var personas = sources()
+        for i in 0..<30 {
+            // Distinct sentences (a sentence is used by the first cluster that has it): old and child ages.
+            personas[i].variants[0].append(i % 2 == 0 ? "i am \(70 + i) years old ." : "i am \(i / 2 + 1) years old .")
+            personas[i].partnerUtterances.append(["i am \(20 + i) , how about you ?", "i just started the third grade ."][i % 2])
+        }
+        let split = PersonaNLIGenerator(sources: personas, excluded: [], seed: 3).generate(perClassCap: 100_000)
+        let clashes = split.all.filter { $0.kind == "clash-life-stage" }
+        XCTAssertFalse(clashes.isEmpty, "no clash-life-stage pairs")
+        for example in clashes {
+            let persona = stage(example.pair.hypothesis)!
+            let said = PersonaNLIGenerator.declarativeClauses(example.pair.premise).compactMap { stage($0) }.first!
+            XCTAssertEqual(example.pair.label, .contradiction)
+            XCTAssertTrue(persona.conflicts(with: said), "\(example.pair)")
+        }
     }
 
     func testHandLabelledRealSetReads() throws {
