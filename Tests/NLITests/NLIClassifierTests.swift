@@ -303,6 +303,49 @@ final class NLIClassifierTests: XCTestCase {
         }
     }
 
+    /// `initFrom` starts a run from a saved NLI checkpoint's tensors, not from the pretrained blocks and a new head.
+    func testFineTuningContinuesFromACheckpoint() throws {
+        let (classifier, parameters) = tinyModel(trainedLayers: 1)
+        let pretrained = try temporaryFolder()
+        let encoder = BertEncoder(config: Self.tiny)
+        var base = Parameters()
+        for (name, _) in encoder.parameterShapes() { base[name] = parameters["bert." + name] }
+        try SafeTensors.write(base, metadata: [:], to: pretrained.appendingPathComponent("model.safetensors"))
+        try JSONEncoder().encode(Self.tiny).write(to: pretrained.appendingPathComponent("config.json"))
+        let words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "i", "love", "hate", "dogs", "cats", "a", "man",
+                     "woman", "runs", "sits", "is", "not", "have", "no", "."]
+        try (words.joined(separator: "\n") + "\n").write(to: pretrained.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
+
+        var start = parameters
+        start["classifier.bias"] = Tensor([3, -3, 1])
+        let startFolder = try temporaryFolder().appendingPathComponent("start")
+        try Checkpoint.save(parameters: classifier.trainedSubset(start), config: classifier.config,
+                            kind: NLIClassifier.checkpointKind, to: startFolder)
+        let pairs = [NLIPair(id: 0, premise: "i love dogs", hypothesis: "i hate dogs", label: .contradiction),
+                     NLIPair(id: 0, premise: "a man runs", hypothesis: "a man is not sitting", label: .entailment),
+                     NLIPair(id: 0, premise: "i have cats", hypothesis: "a woman sits", label: .neutral)]
+        var options = NLITrainingOptions()
+        options.epochs = 1
+        options.batchSize = 3
+        options.encoderLearningRate = 1e-9
+        options.headLearningRate = 1e-9
+        var run = NLIFineTuning(pretrained: pretrained, trainedLayers: 1, options: options, train: pairs, validation: pairs,
+                                data: "test", split: "test")
+        run.initFrom = startFolder
+        let continued = try temporaryFolder().appendingPathComponent("continued")
+        _ = try run.train(into: continued, log: { _ in })
+        let saved = try Checkpoint.load(from: continued)
+        for (found, expected) in zip(saved.parameters["classifier.bias"]!.scalars, [Float(3), -3, 1]) {
+            XCTAssertEqual(found, expected, accuracy: 1e-4)
+        }
+        XCTAssertTrue(saved.metadata["data"]!.contains("continued from start"), saved.metadata["data"]!)
+
+        run.initFrom = nil
+        let fresh = try temporaryFolder().appendingPathComponent("fresh")
+        _ = try run.train(into: fresh, log: { _ in })
+        XCTAssertGreaterThan(abs(try Checkpoint.load(from: fresh).parameters["classifier.bias"]!.scalars[0] - 3), 1, "a fresh head")
+    }
+
     func testLinearWarmupDecay() {
         let s = LinearWarmupDecay(peak: 1, warmup: 10, total: 110)
         XCTAssertEqual(s.learningRate(at: 5), 0.5, accuracy: 1e-6)
