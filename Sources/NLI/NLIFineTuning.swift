@@ -72,10 +72,12 @@ public struct NLIFineTuning {
                                trainedLayers: trainedLayers)
         let classifier = NLIClassifier(config: config)
         classifier.initializeHead(into: &parameters, seed: seed)
+        var lineage = ""
         if let initFrom {
             let start = try Checkpoint.load(from: initFrom, kind: NLIClassifier.checkpointKind, expecting: classifier.trainedShapes())
             for (name, tensor) in start.parameters { parameters[name] = tensor }
-            log("nli: starting from \(initFrom.path) (\(start.weightsChecksum ?? "no checksum"))")
+            lineage = ", continued from \(initFrom.lastPathComponent) (weights \(start.weightsChecksum ?? "unchecked"))"
+            log("nli: starting from \(initFrom.path) (weights \(start.weightsChecksum ?? "unchecked"))")
         }
         let pairs = train
 
@@ -113,7 +115,7 @@ public struct NLIFineTuning {
         }
 
         var metadata = [
-            "data": data + (initFrom.map { ", continued from \($0.lastPathComponent)" } ?? ""),
+            "data": data + lineage,
             "split": split,
             "options": settings,
         ]
