@@ -53,6 +53,13 @@ public struct NLIPair: Equatable, Sendable {
     }
 }
 
+/// The whole of a UTF-8 text file; an unreadable one is a `TextError` naming it.
+func utf8Text(_ url: URL) throws -> String {
+    do { return try String(contentsOf: url, encoding: .utf8) } catch {
+        throw TextError(file: url.path, "unreadable: \(error.localizedDescription)")
+    }
+}
+
 /// Readers and the split of SICK.
 public enum SICK {
     public static let header = ["pair_ID", "sentence_A", "sentence_B", "relatedness_score", "entailment_judgment"]
@@ -61,11 +68,7 @@ public enum SICK {
     /// header, a wrong field count, a non-integer or repeated pair_ID, an empty sentence or an unknown label
     /// is an error naming file and line.
     public static func read(_ url: URL) throws -> [NLIPair] {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw TextError(file: url.path, "unreadable: \(error.localizedDescription)")
-        }
-        return try parse(text, file: url.path)
+        try parse(utf8Text(url), file: url.path)
     }
 
     public static func parse(_ text: String, file: String) throws -> [NLIPair] {
@@ -131,11 +134,7 @@ public enum SICK {
 /// anything else malformed is an error naming file and line.
 public enum NLIJSONLines {
     public static func read(_ url: URL) throws -> [NLIPair] {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw TextError(file: url.path, "unreadable: \(error.localizedDescription)")
-        }
-        return try parse(text, file: url.path)
+        try parse(utf8Text(url), file: url.path)
     }
 
     public static func parse(_ text: String, file: String) throws -> [NLIPair] {

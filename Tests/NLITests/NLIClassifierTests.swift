@@ -271,16 +271,20 @@ final class NLIClassifierTests: XCTestCase {
         XCTAssertNotEqual(straight.batches(epoch: 1), batches)
     }
 
+    /// A pretrained folder (config.json, model.safetensors) holding the encoder tensors of `parameters`.
+    func pretrainedFolder(_ parameters: Parameters) throws -> URL {
+        let pretrained = try temporaryFolder()
+        var base = Parameters()
+        for (name, _) in BertEncoder(config: Self.tiny).parameterShapes() { base[name] = parameters["bert." + name] }
+        try SafeTensors.write(base, metadata: [:], to: pretrained.appendingPathComponent("model.safetensors"))
+        try JSONEncoder().encode(Self.tiny).write(to: pretrained.appendingPathComponent("config.json"))
+        return pretrained
+    }
+
     /// Only trained tensors are saved; loading completes them from a pretrained folder; strict on shapes.
     func testCheckpointRoundTripWithPretrainedFolder() throws {
         let (classifier, parameters) = tinyModel(trainedLayers: 1)
-        let pretrained = try temporaryFolder()
-        let encoder = BertEncoder(config: Self.tiny)
-        var base = Parameters()
-        for (name, _) in encoder.parameterShapes() { base[name] = parameters["bert." + name] }
-        try SafeTensors.write(base, metadata: [:], to: pretrained.appendingPathComponent("model.safetensors"))
-        let configJSON = try JSONEncoder().encode(Self.tiny)
-        try configJSON.write(to: pretrained.appendingPathComponent("config.json"))
+        let pretrained = try pretrainedFolder(parameters)
 
         var tuned = parameters
         tuned["classifier.bias"] = Tensor([0.5, -1, 2])
@@ -306,12 +310,7 @@ final class NLIClassifierTests: XCTestCase {
     /// `initFrom` starts a run from a saved NLI checkpoint's tensors, not from the pretrained blocks and a new head.
     func testFineTuningContinuesFromACheckpoint() throws {
         let (classifier, parameters) = tinyModel(trainedLayers: 1)
-        let pretrained = try temporaryFolder()
-        let encoder = BertEncoder(config: Self.tiny)
-        var base = Parameters()
-        for (name, _) in encoder.parameterShapes() { base[name] = parameters["bert." + name] }
-        try SafeTensors.write(base, metadata: [:], to: pretrained.appendingPathComponent("model.safetensors"))
-        try JSONEncoder().encode(Self.tiny).write(to: pretrained.appendingPathComponent("config.json"))
+        let pretrained = try pretrainedFolder(parameters)
         let words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "i", "love", "hate", "dogs", "cats", "a", "man",
                      "woman", "runs", "sits", "is", "not", "have", "no", "."]
         try (words.joined(separator: "\n") + "\n").write(to: pretrained.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
