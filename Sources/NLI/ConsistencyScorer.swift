@@ -73,6 +73,25 @@ public struct NLIModel: NLIPredictor {
 
     /// Labels in input order. Identical pairs (same premise and hypothesis) are scored once.
     public func predict(_ pairs: [(premise: String, hypothesis: String)]) -> [NLILabel] {
+        scoredOnce(pairs) { unique in
+            classifier.predict(classifier.encode(unique, tokenizer: tokenizer), parameters: parameters,
+                               batchSize: batchSize, inference: inference)
+        }
+    }
+
+    /// Label probabilities (entailment, neutral, contradiction) per pair, in input order; identical pairs scored once.
+    public func probabilities(_ pairs: [(premise: String, hypothesis: String)]) -> [[Float]] {
+        let k = classifier.head.outputSize
+        return scoredOnce(pairs) { unique in
+            let scalars = classifier.probabilities(classifier.encode(unique, tokenizer: tokenizer), parameters: parameters,
+                                                   batchSize: batchSize, inference: inference).scalars
+            return (0..<unique.count).map { Array(scalars[($0 * k)..<(($0 + 1) * k)]) }
+        }
+    }
+
+    /// `score` run on the distinct pairs only, its results spread back to every input position.
+    private func scoredOnce<T>(_ pairs: [(premise: String, hypothesis: String)],
+                               _ score: ([(premise: String, hypothesis: String)]) -> [T]) -> [T] {
         var unique: [(premise: String, hypothesis: String)] = [], slot: [Int] = [], seen: [String: Int] = [:]
         for pair in pairs {
             let key = pair.premise + "\u{0}" + pair.hypothesis
@@ -81,17 +100,8 @@ public struct NLIModel: NLIPredictor {
             slot.append(unique.count)
             unique.append(pair)
         }
-        let labels = classifier.predict(classifier.encode(unique, tokenizer: tokenizer), parameters: parameters,
-                                        batchSize: batchSize, inference: inference)
-        return slot.map { labels[$0] }
-    }
-
-    /// Label probabilities (entailment, neutral, contradiction) per pair, in input order.
-    public func probabilities(_ pairs: [(premise: String, hypothesis: String)]) -> [[Float]] {
-        let k = classifier.head.outputSize
-        let scalars = classifier.probabilities(classifier.encode(pairs, tokenizer: tokenizer), parameters: parameters,
-                                               batchSize: batchSize, inference: inference).scalars
-        return (0..<pairs.count).map { Array(scalars[($0 * k)..<(($0 + 1) * k)]) }
+        let results = score(unique)
+        return slot.map { results[$0] }
     }
 }
 

@@ -451,19 +451,21 @@ public struct PersonaNLIGenerator {
                 // Contradiction: real utterances stating another value of the same exclusive relation, first those of
                 // the persona's own dialogue partners (how real contradictions are found), then any.
                 if fact.isExclusive {
-                    let partners = (partnerFacts[cluster]?[poolKey(fact)] ?? []).shuffled(using: &rng)
-                    let anyone = (utteranceFacts[poolKey(fact)] ?? []).shuffled(using: &rng).prefix(200)
+                    let key = poolKey(fact), valueContent = Self.content(fact.value)
+                    let statedFacts = utteranceFacts[key] ?? []
+                    let partners = (partnerFacts[cluster]?[key] ?? []).shuffled(using: &rng)
+                    let anyone = statedFacts.shuffled(using: &rng).prefix(200)
                     var used = Set<String>()
                     for stated in partners + anyone where used.count < 3 && !used.contains(stated.utterance)
-                        && Set(stated.value).isDisjoint(with: Self.content(fact.value)) && !Self.content(stated.value).isEmpty {
+                        && Set(stated.value).isDisjoint(with: valueContent) && !Self.content(stated.value).isEmpty {
                         used.insert(stated.utterance)
                         add(stated.utterance, s, .contradiction, "clash-utterance", cluster, &rng)
                     }
                     // Entailment: real utterances stating the same value ("i work as a plumber lol" for "i am a
                     // plumber"), so the relation's wording alone never decides the label.
                     var same = 0
-                    for stated in (utteranceFacts[poolKey(fact)] ?? []).shuffled(using: &rng).prefix(400) where same < 2
-                        && !Self.content(fact.value).isEmpty && Self.content(stated.value) == Self.content(fact.value)
+                    for stated in statedFacts.shuffled(using: &rng).prefix(400) where same < 2
+                        && !valueContent.isEmpty && Self.content(stated.value) == valueContent
                         && Set(Self.words(stated.utterance)).intersection(Self.negators).isEmpty {
                         same += 1
                         add(stated.utterance, s, .entailment, "stated-utterance", cluster, &rng)

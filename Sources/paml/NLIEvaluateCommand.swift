@@ -44,9 +44,12 @@ struct NLIEvaluateCommand: ParsableCommand {
         }
         let nli = try model.load()
         let start = Date()
-        let predicted = nli.predict(pairs.map { ($0.premise, $0.hypothesis) })
+        // One pass of the model: with --predictions the labels are the most probable ones of the written probabilities.
+        let inputs = pairs.map { ($0.premise, $0.hypothesis) }
+        let probabilities = predictions == nil ? nil : nli.probabilities(inputs)
+        let predicted = probabilities?.map { row in NLILabel(rawValue: row.indices.max { row[$0] < row[$1] }!)! } ?? nli.predict(inputs)
         let seconds = Date().timeIntervalSince(start)
-        if let predictions { try writePredictions(pairs, predicted, nli.probabilities(pairs.map { ($0.premise, $0.hypothesis) }), to: predictions) }
+        if let predictions, let probabilities { try writePredictions(pairs, predicted, probabilities, to: predictions) }
         let accuracy = NLIAccuracy(gold: pairs.map(\.label), predicted: predicted)
         print("\(on.rawValue) (\(pairs.count) pairs; SICK split seed \(split.splitSeed), persona seed \(persona.personaSeed)), checkpoint \(model.nliCheckpoint):\n")
         print("| class | pairs | accuracy |")

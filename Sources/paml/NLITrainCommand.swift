@@ -63,9 +63,9 @@ struct NLITrainCommand: ParsableCommand {
         let generated = personaPairs > 0 ? try self.persona.load(data) : PersonaNLIGenerator.Split()
         let (sickAndPersona, validation, counts) = NLIFineTuning.data(sick: (sick.train, sick.validation), persona: generated,
                                                             personaPairs: personaPairs, limit: limit)
-        let generalPairs = try general.map { NLIJSONLines.sample(try NLIJSONLines.read(resolvedInput($0)), count: self.generalPairs, seed: seed) } ?? []
-        let pairs = sickAndPersona + generalPairs
-        print("nli data: SICK train \(counts.sick), persona NLI train \(counts.persona), general \(generalPairs.count); validation \(validation.count) (persona \(counts.personaValidation))")
+        let generalSample = try general.map { NLIJSONLines.sample(try NLIJSONLines.read(resolvedInput($0)), count: generalPairs, seed: seed) } ?? []
+        let pairs = sickAndPersona + generalSample
+        print("nli data: SICK train \(counts.sick), persona NLI train \(counts.persona), general \(generalSample.count); validation \(validation.count) (persona \(counts.personaValidation))")
 
         let folder = try output.writable(out)
         let lock = try FolderLock(folder)
@@ -80,7 +80,7 @@ struct NLITrainCommand: ParsableCommand {
         var run = NLIFineTuning(
             pretrained: try MiniLMLocation.folder(minilm), trainedLayers: trainedLayers, options: options, train: pairs, validation: validation,
             data: "SICK train split (\(counts.sick) pairs\(limit > 0 ? ", --limit \(limit)" : "")) + \(counts.persona) persona NLI pairs (paml nli data, persona seed \(self.persona.personaSeed), data seed \(self.persona.dataSeed))"
-                + (general.map { " + \(generalPairs.count) pairs of \(URL(fileURLWithPath: $0).lastPathComponent) (seed \(seed))" } ?? ""),
+                + (general.map { " + \(generalSample.count) pairs of \(URL(fileURLWithPath: $0).lastPathComponent) (seed \(seed))" } ?? ""),
             split: "SICK pair_IDs sorted, Fisher-Yates with SeededGenerator(seed: \(split.splitSeed)), 70/10/20")
         run.initFrom = initFrom.map(resolvedInput)
         let result = try run.train(into: folder, log: { print($0) })
