@@ -19,6 +19,10 @@ import Text
 // the finished units. Intervals resample personas (the units that are independent): 95% percentile bootstrap of
 // mean C, and of paired differences between systems over the same personas.
 //
+// Fact recall: after adapting for the first held-out dialogue of a persona, the model is also asked the corpus's
+// questions about each kind of fact that persona states (mined from meta-train dialogues, `PersonaQuestions`); an
+// answer recalls the fact when the scorer labels it entailing one of the persona's sentences of that kind.
+//
 // Control: wrong-persona adaptation adapts on k dialogues of ANOTHER meta-test persona (the next one in order) and
 // scores against the TRUE persona. If C rose under it, the scorer or the protocol would be measuring something other
 // than persona uptake.
@@ -62,6 +66,8 @@ public struct ConsistencyCurveConfig: Codable, Sendable, ValidatedConfig {
     public var cache: String
     /// Persona resamples per interval (the plan: 10,000).
     public var resamples = 10_000
+    /// Ask the fact-recall probe's questions after the first held-out dialogue's adaptation.
+    public var factRecall = true
 
     public init(data: String, systems: [ConsistencySystem], nliCheckpoint: String, minilm: String, cache: String) {
         self.data = data
@@ -108,12 +114,35 @@ public struct ConsistencyUnit: Codable, Sendable {
     /// Negative log-likelihood and tokens of the held-out dialogue's human responses (perplexity).
     public var nll: Double
     public var tokens: Int
+    /// The fact-recall probe's answers (first held-out dialogue of a persona only).
+    public var probes: [ProbeAnswer]?
 
     public var key: String { Self.key(system: system, k: k, wrongPersona: wrongPersona, persona: persona, heldOut: heldOut) }
     public static func key(system: String, k: Int, wrongPersona: Bool, persona: String, heldOut: Int) -> String {
         "\(system)|\(k)|\(wrongPersona ? "wrong" : "own")|\(persona)|\(heldOut)"
     }
     public var isHuman: Bool { origin.hasPrefix("convai2") }
+}
+
+/// One answer to a fact-recall question.
+public struct ProbeAnswer: Codable, Sendable {
+    public var topic: String
+    public var question: String
+    public var answer: String
+    /// The scorer labels the answer entailing / contradicting one of the persona's sentences of the topic.
+    public var recalled: Bool
+    public var contradicted: Bool
+}
+
+/// The share of fact-recall questions answered with the persona's fact (interval over personas).
+public struct FactRecallCell: Codable, Sendable {
+    public var system: String
+    public var k: Int
+    public var wrongPersona: Bool
+    public var recalled: BootstrapInterval
+    public var contradicted: BootstrapInterval
+    public var questions: Int
+    public var personas: Int
 }
 
 /// Mean C (with its interval over personas) of one cell.
@@ -145,6 +174,7 @@ public struct ConsistencyCurveReport: Codable, Sendable {
     public var signature: NLISignature?
     public var cells: [ConsistencyCell]
     public var differences: [ConsistencyDifference]
+    public var factRecall: [FactRecallCell]?
     public var seconds: Double
 }
 
@@ -167,6 +197,8 @@ public struct ConsistencyCurve {
         }
         let model = try NLIModel(checkpoint: URL(fileURLWithPath: config.nliCheckpoint), pretrained: URL(fileURLWithPath: config.minilm))
         let scorer = ConsistencyScorer(predictor: model)
+        let questions = config.factRecall ? PersonaQuestions.mine(dataset.tasks(in: .train)) : []
+        progress("fact-recall probe: \(questions.count) questions mined from meta-train dialogues")
         let cacheFolder = URL(fileURLWithPath: config.cache)
         try FileManager.default.createDirectory(at: cacheFolder, withIntermediateDirectories: true)
         let cacheFile = cacheFolder.appendingPathComponent("units.jsonl")
@@ -211,9 +243,18 @@ public struct ConsistencyCurve {
                         let references = examples.map { loaded.vocabulary.decode($0.response).joined(separator: " ") }
                         let scores = scorer.score(answers.map { ($0, side.persona) }).map(\.score)
                         let fit = perplexity(loaded.model, adapted, batches: makeBatches(examples, batchSize: 64, shuffleSeed: nil))
-                        let unit = ConsistencyUnit(system: system.name, k: k, wrongPersona: wrong, persona: task.id, heldOut: held,
+                        var unit = ConsistencyUnit(system: system.name, k: k, wrongPersona: wrong, persona: task.id, heldOut: held,
                                                    origin: side.source, answers: answers, references: references, scores: scores,
                                                    nll: fit.nll, tokens: fit.tokens)
+                        if config.factRecall && held == 0 {
+                            unit.probes = Self.askProbes(PersonaQuestions.probes(persona: side.persona, questions: questions),
+                                                         persona: side.persona, predictor: model) { question in
+                                loaded.vocabulary.decode(loaded.model.generate(parameters: adapted,
+                                                                               source: encoder.source(history: [question], persona: side.persona),
+                                                                               strategy: .beam(size: config.beam), options: decoding)[0].tokens)
+                                    .joined(separator: " ")
+                            }
+                        }
                         try appender.append(unit)
                         units.append(unit)
                         done.insert(key)
@@ -246,7 +287,44 @@ public struct ConsistencyCurve {
         let analysed = units.filter { wanted.contains($0.persona) && $0.heldOut < config.heldOut }
         let (cells, differences) = analyse(analysed)
         return ConsistencyCurveReport(command: command, config: config, signature: model.signature, cells: cells,
-                                      differences: differences, seconds: Date().timeIntervalSince(started))
+                                      differences: differences, factRecall: config.factRecall ? analyseFactRecall(analysed) : nil,
+                                      seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Answers every probe with `answer` and labels each answer against the persona's sentences of its topic.
+    static func askProbes(_ probes: [PersonaQuestions.Probe], persona: [String], predictor: any NLIPredictor,
+                          answer: (String) -> String) -> [ProbeAnswer] {
+        let answers = probes.map { answer($0.question) }
+        let pairs = zip(probes, answers).flatMap { probe, text in probe.sentences.map { (premise: text, hypothesis: $0) } }
+        var labels = predictor.predict(pairs)[...]
+        return zip(probes, answers).map { probe, text in
+            let own = labels.prefix(probe.sentences.count)
+            labels = labels.dropFirst(probe.sentences.count)
+            return ProbeAnswer(topic: probe.topic, question: probe.question, answer: text,
+                               recalled: own.contains(.entailment), contradicted: own.contains(.contradiction))
+        }
+    }
+
+    /// Fact-recall rate per (system, k, control), intervals resampling personas.
+    public func analyseFactRecall(_ units: [ConsistencyUnit]) -> [FactRecallCell] {
+        struct Key: Hashable { var system: String; var k: Int; var wrong: Bool }
+        let probed = units.filter { $0.probes != nil }
+        let groups = Dictionary(grouping: probed) { Key(system: $0.system, k: $0.k, wrong: $0.wrongPersona) }
+        let systemOrder = config.systems.map(\.name)
+        return groups.keys.sorted { (systemOrder.firstIndex(of: $0.system) ?? 99, $0.k, $0.wrong ? 1 : 0)
+                                    < (systemOrder.firstIndex(of: $1.system) ?? 99, $1.k, $1.wrong ? 1 : 0) }.map { key in
+            let chosen = groups[key]!
+            let personas = Array(Set(chosen.map(\.persona))).sorted()
+            func rate(_ hit: (ProbeAnswer) -> Bool) -> BootstrapInterval {
+                let perPersona = Dictionary(grouping: chosen, by: \.persona).mapValues { $0.flatMap { $0.probes ?? [] } }
+                return Bootstrap.ratio(RatioSample(numerators: personas.map { Double(perPersona[$0]!.filter(hit).count) },
+                                                   denominators: personas.map { Double(perPersona[$0]!.count) }),
+                                       resamples: config.resamples)
+            }
+            return FactRecallCell(system: key.system, k: key.k, wrongPersona: key.wrong, recalled: rate(\.recalled),
+                                  contradicted: rate(\.contradicted), questions: chosen.reduce(0) { $0 + ($1.probes?.count ?? 0) },
+                                  personas: personas.count)
+        }
     }
 
     /// The paper's Figure 2 (release plot/kshot.jpg, read off the plot, ±0.01) and Table 1 C values: for the table
@@ -318,6 +396,25 @@ public struct ConsistencyCurve {
         for name in c.systems.map(\.name) {
             md += "| \(name) | " + c.shots.map { k in cell(name, k)?.perplexity.map { String(format: "%.2f", $0) } ?? "" }.joined(separator: " | ") + " |\n"
         }
+        if let recall = report.factRecall, !recall.isEmpty {
+            md += """
+
+            ## Fact recall (the corpus's questions about each kind of fact the persona states)
+
+            After the adaptation for a persona's first held-out dialogue, each mined question (`paml data questions`) \
+            whose topic the persona states is asked alone; recalled = the scorer labels the answer entailing one of the \
+            persona's sentences of that topic, contradicted = contradicting one. Brackets: 95% bootstrap over personas.
+
+            | system | k | control | questions | recalled | contradicted |
+            |---|---|---|---|---|---|
+
+            """
+            for r in recall {
+                md += String(format: "| %@ | %d | %@ | %d | %.3f [%.3f, %.3f] | %.3f [%.3f, %.3f] |\n", r.system, r.k,
+                             r.wrongPersona ? "wrong persona" : "", r.questions, r.recalled.estimate, r.recalled.lower,
+                             r.recalled.upper, r.contradicted.estimate, r.contradicted.lower, r.contradicted.upper)
+            }
+        }
         md += "\n![C against k](paml-consistency.svg)\n"
         let series = c.systems.filter(\.adapted).map(\.name).map { name in
             (name, c.shots.compactMap { k in cell(name, k).map { (Double(k), $0.c.estimate) } })
@@ -334,7 +431,8 @@ public struct ConsistencyCurve {
     func checkCacheSettings(_ file: URL, scorer: String) throws {
         let settings = ["dataSeed": "\(config.dataSeed)", "adaptSteps": "\(config.adaptSteps)", "adaptLr": "\(config.adaptLr)",
                         "adaptBatch": "\(config.adaptBatch)", "adaptClip": "\(config.adaptClip)", "beam": "\(config.beam)",
-                        "blockNGram": "\(config.blockNGram)", "placeholders": "banned", "scorer": scorer]
+                        "blockNGram": "\(config.blockNGram)", "placeholders": "banned", "scorer": scorer,
+                        "factRecall": config.factRecall ? "mined questions v1" : "off"]
         if FileManager.default.fileExists(atPath: file.path) {
             let saved = try JSONDecoder().decode([String: String].self, from: TextFile.data(file))
             if let changed = settings.keys.sorted().first(where: { saved[$0] != settings[$0] }) {

@@ -66,6 +66,10 @@ public struct PersonaDialogueSide: Equatable, Sendable {
     public var speaker: Int
     public var persona: [String]
     public var examples: [PersonaExample]
+
+    public init(source: String, dialogueIndex: Int, speaker: Int, persona: [String], examples: [PersonaExample]) {
+        (self.source, self.dialogueIndex, self.speaker, self.persona, self.examples) = (source, dialogueIndex, speaker, persona, examples)
+    }
 }
 
 /// A task of the meta-dataset: one persona cluster and all dialogue sides spoken with it.
@@ -74,6 +78,10 @@ public struct PersonaTask: Equatable, Sendable {
     public var id: String
     public var split: MetaSplit
     public var dialogues: [PersonaDialogueSide]
+
+    public init(id: String, split: MetaSplit, dialogues: [PersonaDialogueSide]) {
+        (self.id, self.split, self.dialogues) = (id, split, dialogues)
+    }
 }
 
 extension PersonaTask {

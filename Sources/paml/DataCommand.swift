@@ -5,6 +5,6 @@ struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
         abstract: "Inspect the corpora and the persona meta-dataset.",
-        subcommands: [DataStatsCommand.self, DataPersonasCommand.self, GloveCoverageCommand.self]
+        subcommands: [DataStatsCommand.self, DataPersonasCommand.self, DataQuestionsCommand.self, GloveCoverageCommand.self]
     )
 }

@@ -130,6 +130,7 @@ struct ConsistencyCommand: ParsableCommand {
     @Option(help: "Beam size.") var beam = 5
     @Option(help: "No n-gram of this length twice in an answer (0: off, as the release; 3: trigram blocking).") var blockNgram = 0
     @Flag(help: "Also adapt PAML and Dialogue+Fine-tuning on another persona's dialogues at k = 3 and 10 (control).") var wrongPersona = false
+    @Flag(help: "Skip the fact-recall probe (the corpus's questions about each kind of fact the persona states).") var noFactRecall = false
     @Option(help: "Bootstrap resamples of the personas.") var resamples = 10_000
     @Option(help: "NLI checkpoint for C.") var nliCheckpoint = "Checkpoints/nli"
     @Option(help: "all-MiniLM-L6-v2 model folder. Default: \(MiniLMLocation.environmentVariable) or the pip package.") var minilm: String?
@@ -165,6 +166,7 @@ struct ConsistencyCommand: ParsableCommand {
         config.dataSeed = personaData.dataSeed
         (config.shots, config.personas, config.heldOut, config.beam, config.resamples) = (shots, personas, heldOut, beam, resamples)
         config.blockNGram = blockNgram
+        config.factRecall = !noFactRecall
         (config.adaptSteps, config.adaptLr, config.adaptBatch, config.adaptClip) = (adaptSteps, adaptLr, adaptBatch, adaptClip)
         if wrongPersona {
             config.wrongPersonaSystems = systems.filter { $0.name == "PAML" || $0.name == "Dialogue+Fine-tuning" }.map(\.name)

@@ -1,6 +1,7 @@
 import Foundation
 import Metrics
 import TestSupport
+import NLI
 import XCTest
 @testable import Experiments
 
@@ -98,5 +99,43 @@ final class ConsistencyCurveTests: XCTestCase {
         XCTAssertThrowsError(try ConsistencyCurve(config: c).checkCacheSettings(file, scorer: "crc32:1")) { error in
             XCTAssertTrue("\(error)".contains("blockNGram"), "\(error)")
         }
+    }
+
+    func testProbesAreLabelledAgainstTheirTopicSentencesOnly() {
+        // Entailment when the answer repeats the sentence, contradiction when it says "not"; neutral otherwise.
+        struct Echo: NLIPredictor {
+            func predict(_ pairs: [(premise: String, hypothesis: String)]) -> [NLILabel] {
+                pairs.map { $0.premise == $0.hypothesis ? .entailment : $0.premise.contains("not") ? .contradiction : .neutral }
+            }
+        }
+        let probes = [PersonaQuestions.Probe(topic: "job", question: "what do you do ?", sentences: ["i am a nurse ."]),
+                      PersonaQuestions.Probe(topic: "likes", question: "fun ?", sentences: ["i hike .", "i like jazz ."]),
+                      PersonaQuestions.Probe(topic: "home", question: "where ?", sentences: ["i live in ohio ."])]
+        let replies = ["what do you do ?": "i am not a nurse .", "fun ?": "i like jazz .", "where ?": "somewhere ."]
+        let answers = ConsistencyCurve.askProbes(probes, persona: [], predictor: Echo()) { replies[$0]! }
+        XCTAssertEqual(answers.map { $0.answer }, ["i am not a nurse .", "i like jazz .", "somewhere ."])
+        XCTAssertEqual(answers.map { $0.recalled }, [false, true, false])
+        XCTAssertEqual(answers.map { $0.contradicted }, [true, false, false])
+    }
+
+    func testFactRecallRatesByHand() throws {
+        func probes(_ hits: [Bool]) -> [ProbeAnswer] {
+            hits.map { ProbeAnswer(topic: "job", question: "q", answer: "a", recalled: $0, contradicted: !$0) }
+        }
+        var a = unit("PAML", k: 3, persona: "p1", scores: [0]), b = unit("PAML", k: 3, persona: "p2", scores: [0])
+        a.probes = probes([true, true, false])
+        b.probes = probes([false])
+        var c = unit("D+FT", k: 3, persona: "p1", scores: [0])
+        c.probes = probes([false, false])
+        let unprobed = unit("D+FT", k: 3, persona: "p2", held: 1, scores: [0])
+        let cells = ConsistencyCurve(config: config()).analyseFactRecall([a, b, c, unprobed])
+        XCTAssertEqual(cells.map { $0.system }, ["D+FT", "PAML"], "in the configured order")
+        let paml = try XCTUnwrap(cells.last)
+        XCTAssertEqual(paml.recalled.estimate, 0.5, accuracy: 1e-12, "2 of 4 questions")
+        XCTAssertEqual(paml.contradicted.estimate, 0.5, accuracy: 1e-12)
+        XCTAssertEqual(paml.questions, 4)
+        XCTAssertEqual(paml.personas, 2)
+        XCTAssertEqual(cells[0].recalled.estimate, 0, accuracy: 1e-12)
+        XCTAssertEqual(cells[0].personas, 1, "the unit without probes adds no persona")
     }
 }
