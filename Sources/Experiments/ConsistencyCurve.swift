@@ -57,6 +57,11 @@ public struct ConsistencyCurveConfig: Codable, Sendable, ValidatedConfig {
     public var beam = 5
     /// No n-gram of this length twice in an answer (0: off, as the release; 3 is ParlAI's trigram blocking).
     public var blockNGram = 0
+    /// Also answer with no n-gram of this length twice (0: not), from the same adapted weights: a second decoder's
+    /// table (ParlAI's trigram blocking, 3) at the cost of decoding only.
+    public var alsoBlockNGram = 0
+    /// Whether there is a second decoder (one equal to the first adds nothing).
+    public var hasSecondDecoder: Bool { alsoBlockNGram > 0 && alsoBlockNGram != blockNGram }
     /// Systems that also get the wrong-persona control, at these k.
     public var wrongPersonaSystems: [String] = []
     public var wrongPersonaShots = [3, 10]
@@ -89,6 +94,7 @@ public struct ConsistencyCurveConfig: Codable, Sendable, ValidatedConfig {
         }
         try Check.within(beam, 1...64, "beam")
         try Check.within(blockNGram, 0...20, "blockNGram")
+        try Check.within(alsoBlockNGram, 0...20, "alsoBlockNGram")
         try Check.within(resamples, 2...1_000_000, "resamples")
         for name in wrongPersonaSystems where !systems.contains(where: { $0.name == name && $0.adapted }) {
             throw ConfigError(field: "wrongPersonaSystems", value: name, allowed: "the name of an adapted system")
@@ -116,6 +122,9 @@ public struct ConsistencyUnit: Codable, Sendable {
     public var tokens: Int
     /// The fact-recall probe's answers (first held-out dialogue of a persona only).
     public var probes: [ProbeAnswer]?
+    /// The second decoder's answers and their C (`alsoBlockNGram`).
+    public var blockedAnswers: [String]?
+    public var blockedScores: [Int]?
 
     public var key: String { Self.key(system: system, k: k, wrongPersona: wrongPersona, persona: persona, heldOut: heldOut) }
     public static func key(system: String, k: Int, wrongPersona: Bool, persona: String, heldOut: Int) -> String {
@@ -157,6 +166,10 @@ public struct ConsistencyCell: Codable, Sendable {
     public var personas: Int
     /// Of the human responses after adaptation (nil for the Human row).
     public var perplexity: Double?
+    /// sacreBLEU-compatible corpus BLEU of the answers against the human responses (interval over personas), and
+    /// corpus distinct-1 / distinct-2 of the answers (nil for the Human row).
+    public var bleu: BootstrapInterval?
+    public var distinct: [Double]?
 }
 
 /// A paired difference over the same personas and dialogues.
@@ -175,6 +188,9 @@ public struct ConsistencyCurveReport: Codable, Sendable {
     public var cells: [ConsistencyCell]
     public var differences: [ConsistencyDifference]
     public var factRecall: [FactRecallCell]?
+    /// The same analysis for the second decoder's answers.
+    public var blockedCells: [ConsistencyCell]?
+    public var blockedDifferences: [ConsistencyDifference]?
     public var seconds: Double
 }
 
@@ -213,8 +229,9 @@ public struct ConsistencyCurve {
             let encoder = ExampleEncoder(vocabulary: loaded.vocabulary, format: loaded.config.format)
             let encoded = tasks.map { task in task.dialogues.map { $0.examples.map(encoder.encode) } }
             // Corpus placeholders ("[user 2's name]") are never said: their brackets are banned.
-            let decoding = DecodingOptions(bannedTokens: Set(["[", "]"].filter(loaded.vocabulary.contains).map(loaded.vocabulary.id)),
-                                           blockRepeatedNGram: config.blockNGram)
+            let banned = Set(["[", "]"].filter(loaded.vocabulary.contains).map(loaded.vocabulary.id))
+            let decoding = DecodingOptions(bannedTokens: banned, blockRepeatedNGram: config.blockNGram)
+            let secondDecoding = DecodingOptions(bannedTokens: banned, blockRepeatedNGram: config.alsoBlockNGram)
             var jobs: [(k: Int, wrong: Bool)] = system.adapted ? config.shots.map { ($0, false) } : [(0, false)]
             if config.wrongPersonaSystems.contains(system.name) { jobs += config.wrongPersonaShots.map { ($0, true) } }
             for (k, wrong) in jobs {
@@ -236,23 +253,26 @@ public struct ConsistencyCurve {
                         let adapted = try config.protocolSettings.adapt(model: loaded.model, parameters: loaded.parameters, support: support)
                         let side = task.dialogues[held]
                         let examples = encoded[p][held]
-                        let answers = examples.map { example in
-                            loaded.vocabulary.decode(loaded.model.generate(parameters: adapted, source: example.source,
-                                                                           strategy: .beam(size: config.beam), options: decoding)[0].tokens).joined(separator: " ")
+                        func answer(_ source: [Int], _ options: DecodingOptions) -> String {
+                            loaded.vocabulary.decode(loaded.model.generate(parameters: adapted, source: source, strategy: .beam(size: config.beam),
+                                                                           options: options)[0].tokens).joined(separator: " ")
                         }
+                        let answers = examples.map { answer($0.source, decoding) }
                         let references = examples.map { loaded.vocabulary.decode($0.response).joined(separator: " ") }
                         let scores = scorer.score(answers.map { ($0, side.persona) }).map(\.score)
                         let fit = perplexity(loaded.model, adapted, batches: makeBatches(examples, batchSize: 64, shuffleSeed: nil))
                         var unit = ConsistencyUnit(system: system.name, k: k, wrongPersona: wrong, persona: task.id, heldOut: held,
                                                    origin: side.source, answers: answers, references: references, scores: scores,
                                                    nll: fit.nll, tokens: fit.tokens)
+                        if config.hasSecondDecoder {
+                            let blocked = examples.map { answer($0.source, secondDecoding) }
+                            unit.blockedAnswers = blocked
+                            unit.blockedScores = scorer.score(blocked.map { ($0, side.persona) }).map(\.score)
+                        }
                         if config.factRecall && held == 0 {
                             unit.probes = Self.askProbes(PersonaQuestions.probes(persona: side.persona, questions: questions),
                                                          persona: side.persona, predictor: model) { question in
-                                loaded.vocabulary.decode(loaded.model.generate(parameters: adapted,
-                                                                               source: encoder.source(history: [question], persona: side.persona),
-                                                                               strategy: .beam(size: config.beam), options: decoding)[0].tokens)
-                                    .joined(separator: " ")
+                                answer(encoder.source(history: [question], persona: side.persona), decoding)
                             }
                         }
                         try appender.append(unit)
@@ -286,9 +306,22 @@ public struct ConsistencyCurve {
         let wanted = Set(tasks.map(\.id))
         let analysed = units.filter { wanted.contains($0.persona) && $0.heldOut < config.heldOut }
         let (cells, differences) = analyse(analysed)
-        return ConsistencyCurveReport(command: command, config: config, signature: model.signature, cells: cells,
-                                      differences: differences, factRecall: config.factRecall ? analyseFactRecall(analysed) : nil,
-                                      seconds: Date().timeIntervalSince(started))
+        var report = ConsistencyCurveReport(command: command, config: config, signature: model.signature, cells: cells,
+                                            differences: differences, factRecall: config.factRecall ? analyseFactRecall(analysed) : nil,
+                                            seconds: Date().timeIntervalSince(started))
+        if config.hasSecondDecoder { (report.blockedCells, report.blockedDifferences) = analyse(Self.secondDecoder(analysed)) }
+        return report
+    }
+
+    /// The units as the second decoder answered (people's lines are the same under both).
+    static func secondDecoder(_ units: [ConsistencyUnit]) -> [ConsistencyUnit] {
+        units.compactMap { unit in
+            if unit.system == human { return unit }
+            guard let answers = unit.blockedAnswers, let scores = unit.blockedScores else { return nil }
+            var blocked = unit
+            (blocked.answers, blocked.scores) = (answers, scores)
+            return blocked
+        }
     }
 
     /// Answers every probe with `answer` and labels each answer against the persona's sentences of its topic.
@@ -396,6 +429,29 @@ public struct ConsistencyCurve {
         for name in c.systems.map(\.name) {
             md += "| \(name) | " + c.shots.map { k in cell(name, k)?.perplexity.map { String(format: "%.2f", $0) } ?? "" }.joined(separator: " | ") + " |\n"
         }
+        md += "\n## BLEU and distinct-1 / distinct-2 of the answers (all held-out dialogues)\n\nBLEU against the human " +
+            "response of each turn, `\(bleuMetric.signature(referenceCount: 1))`, 95% interval over personas; distinct-n over all answers.\n\n" +
+            "| system | \(c.shots.map { "k = \($0)" }.joined(separator: " | ")) |\n|---|\(c.shots.map { _ in "---" }.joined(separator: "|"))|\n"
+        for name in c.systems.map(\.name) {
+            md += "| \(name) | " + c.shots.map { k in
+                guard let x = cell(name, k), let b = x.bleu, let d = x.distinct else { return "" }
+                return String(format: "%.2f [%.2f, %.2f] / %.3f / %.3f", b.estimate, b.lower, b.upper, d[0], d[1])
+            }.joined(separator: " | ") + " |\n"
+        }
+        if let blocked = report.blockedCells, !blocked.isEmpty {
+            md += "\n## C against k, decoded with no \(c.alsoBlockNGram)-gram twice in an answer (same adapted weights)\n\n"
+            md += "| system | \(c.shots.map { "k = \($0)" }.joined(separator: " | ")) |\n|---|\(c.shots.map { _ in "---" }.joined(separator: "|"))|\n"
+            for name in c.systems.map(\.name) {
+                md += "| \(name) | " + c.shots.map { k in
+                    show(blocked.first { $0.system == name && $0.k == k && !$0.wrongPersona && $0.subset == "all" })
+                }.joined(separator: " | ") + " |\n"
+            }
+            md += "\n| a − b | k | subset | ΔC [95% CI] |\n|---|---|---|---|\n"
+            for d in report.blockedDifferences ?? [] where d.subset == "all" {
+                md += String(format: "| %@ − %@ | %d | %@ | %+.3f [%+.3f, %+.3f]%@ |\n", d.a, d.b, d.k, d.subset, d.difference.estimate,
+                             d.difference.lower, d.difference.upper, d.difference.excludes(0) ? " (real)" : "")
+            }
+        }
         if let recall = report.factRecall, !recall.isEmpty {
             md += """
 
@@ -431,7 +487,7 @@ public struct ConsistencyCurve {
     func checkCacheSettings(_ file: URL, scorer: String) throws {
         let settings = ["dataSeed": "\(config.dataSeed)", "adaptSteps": "\(config.adaptSteps)", "adaptLr": "\(config.adaptLr)",
                         "adaptBatch": "\(config.adaptBatch)", "adaptClip": "\(config.adaptClip)", "beam": "\(config.beam)",
-                        "blockNGram": "\(config.blockNGram)", "placeholders": "banned", "scorer": scorer,
+                        "blockNGram": "\(config.blockNGram)", "alsoBlockNGram": "\(config.hasSecondDecoder ? config.alsoBlockNGram : 0)", "placeholders": "banned", "scorer": scorer,
                         "factRecall": config.factRecall ? "mined questions v1" : "off"]
         if FileManager.default.fileExists(atPath: file.path) {
             let saved = try JSONDecoder().decode([String: String].self, from: TextFile.data(file))
@@ -444,6 +500,36 @@ public struct ConsistencyCurve {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(settings).write(to: file, options: .atomic)
+    }
+
+    /// The BLEU every table of this project uses (sacreBLEU's defaults: 13a, exp smoothing).
+    public static let bleuMetric = BLEU()
+
+    /// Corpus BLEU of the units' answers against their references; the interval resamples personas (their BLEU
+    /// statistics add up, so each resample scores the summed statistics).
+    static func bleu(_ units: [ConsistencyUnit], personas: [String], resamples: Int) -> BootstrapInterval {
+        var perPersona: [String: BLEUStatistics] = [:]
+        for unit in units {
+            var stats = perPersona[unit.persona] ?? BLEUStatistics(maxOrder: bleuMetric.maxOrder)
+            for (answer, reference) in zip(unit.answers, unit.references) {
+                stats += bleuMetric.statistics(hypothesis: answer, references: [reference])
+            }
+            perPersona[unit.persona] = stats
+        }
+        let ordered = personas.map { perPersona[$0]! }
+        return Bootstrap.interval(units: ordered.count, resamples: resamples) { indices in
+            var total = BLEUStatistics(maxOrder: bleuMetric.maxOrder)
+            for i in indices { total += ordered[i] }
+            return bleuMetric.score(total).score
+        }
+    }
+
+    /// Corpus distinct-1 and distinct-2 of the answers.
+    static func distinct(_ units: [ConsistencyUnit]) -> [Double] {
+        var accumulator = DistinctAccumulator(orders: [1, 2])
+        for unit in units { for answer in unit.answers { accumulator.accumulate(response: answer) } }
+        let measured = accumulator.measure()
+        return [measured[1]!, measured[2]!]
     }
 
     static func meanC(_ units: [ConsistencyUnit]) -> Double {
@@ -477,10 +563,13 @@ public struct ConsistencyCurve {
                 guard !chosen.isEmpty else { continue }
                 let personas = Array(Set(chosen.map(\.persona))).sorted()
                 let tokens = chosen.reduce(0) { $0 + $1.tokens }
+                let isHuman = key.system == Self.human
                 cells.append(ConsistencyCell(system: key.system, k: key.k, wrongPersona: key.wrong, subset: subset,
                                              c: Bootstrap.ratio(Self.sample(chosen, order: personas), resamples: config.resamples),
                                              responses: chosen.reduce(0) { $0 + $1.scores.count }, personas: personas.count,
-                                             perplexity: tokens == 0 ? nil : exp(chosen.reduce(0) { $0 + $1.nll } / Double(tokens))))
+                                             perplexity: tokens == 0 ? nil : exp(chosen.reduce(0) { $0 + $1.nll } / Double(tokens)),
+                                             bleu: isHuman ? nil : Self.bleu(chosen, personas: personas, resamples: config.resamples),
+                                             distinct: isHuman ? nil : Self.distinct(chosen)))
             }
         }
         var differences: [ConsistencyDifference] = []

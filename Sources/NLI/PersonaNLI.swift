@@ -11,12 +11,19 @@ import Text
 //   - aligned: a real utterance of the persona's own speaker that states the sentence (nearly all its content
 //     words, no added negation or dislike);
 //   - paraphrase: another wording of the sentence in its persona-map cluster;
-//   - restated: the sentence restated in conversation ("yeah , i'm a nurse .", "i work as a nurse", "2" for "two").
+//   - restated: the sentence restated in conversation ("yeah , i'm a nurse .", "no , i'm a nurse", "i work as a nurse",
+//     "2" for "two");
+//   - denial-agrees: a real utterance denying what a negative sentence denies ("i've no smartphone" for "i do not have a
+//     smartphone"), so a negation word alone never decides the label;
 // - contradiction
 //   - negated: the sentence negated, in several wordings ("i am not", "i don't have any", "i hate" for "i love");
 //   - swapped: the same relation with an incompatible value drawn from other personas: another job, home,
 //     favourite, count ("no kids" / "three kids"), age, marital status or gender;
-//   - clash: a real persona sentence of another cluster that states another value of the same exclusive relation.
+//   - clash: a real persona sentence of another cluster that states another value of the same exclusive relation;
+//   - clash-utterance: a real utterance (the persona's dialogue partners first) stating another value, jobs also in
+//     fragment answers ("construction worker , it is good honest work", "a doctor by trade");
+//   - clash-life-stage, denial-utterance: a real utterance at a stage of life the sentence rules out, or denying
+//     what the sentence says the speaker has.
 // - neutral
 //   - other-sentence: another sentence of the same or another persona sharing no content word;
 //   - question: a question about the sentence's topic ("do you have any dogs ?");
@@ -66,8 +73,15 @@ struct PersonaFact: Equatable {
 
     /// "i am a nurse", "i am an environmental engineer": an article, at most two modifiers, a job word.
     var isJob: Bool {
-        relation == .be && (2...4).contains(value.count) && ["a", "an"].contains(value[0]) && PersonaFact.jobWords.contains(value.last!)
+        relation == .be && (2...4).contains(value.count) && ["a", "an"].contains(value[0]) && PersonaFact.isJobNoun(value, at: value.count - 1)
     }
+
+    /// `words[i]` ends a job title: a job word, or "worker" after the kind of work ("construction worker", not "hard worker").
+    static func isJobNoun(_ words: [String], at i: Int) -> Bool {
+        jobWords.contains(words[i]) || (words[i] == "worker" && i > 0 && workerKinds.contains(words[i - 1]))
+    }
+    static let workerKinds: Set<String> = ["construction", "social", "factory", "steel", "farm", "office", "retail", "health",
+                                           "case", "dock", "sanitation", "oil", "care", "road", "postal", "government", "city"]
 
     /// Relations where two different values cannot both hold for one person.
     var isExclusive: Bool {
@@ -98,7 +112,18 @@ struct PersonaFact: Equatable {
                                         "salesman", "realtor", "hairdresser", "stylist", "banker", "judge", "priest",
                                         "pastor", "preacher", "paramedic", "psychologist", "architect", "welder",
                                         "contractor", "trucker", "housewife", "homemaker", "clerk", "receptionist",
-                                        "technician", "analyst", "consultant", "editor", "tutor", "blogger", "comedian"]
+                                        "technician", "analyst", "consultant", "editor", "tutor", "blogger", "comedian",
+                                        "wrestler", "cop", "detective", "fireman", "mailman", "postman", "instructor",
+                                        "broker", "entrepreneur", "ceo", "supervisor", "dj", "rapper", "drummer", "guitarist",
+                                        "pianist", "violinist", "composer", "producer", "director", "animator", "illustrator",
+                                        "poet", "novelist", "chemist", "biologist", "physicist", "mathematician", "auditor",
+                                        "courier", "astronaut", "sailor", "rancher", "gardener", "landscaper", "roofer",
+                                        "machinist", "hygienist", "midwife", "chiropractor", "paralegal", "attorney",
+                                        "politician", "mayor", "diplomat", "nun", "monk", "rabbi", "missionary", "youtuber",
+                                        "tailor", "seamstress", "jeweler", "florist", "barber", "beautician", "cosmetologist",
+                                        "zookeeper", "custodian", "bodyguard", "teller", "pediatrician", "nutritionist",
+                                        "dietitian", "bookkeeper", "sheriff", "trooper", "ranger", "guard", "server",
+                                        "housekeeper", "maid", "babysitter", "caretaker", "caregiver", "cameraman", "stuntman"]
     static let maritalWords: [String: String] = ["married": "married", "single": "single", "divorced": "divorced",
                                                  "widowed": "widowed", "engaged": "engaged", "widow": "widowed", "widower": "widowed"]
     static let genderWords: [String: String] = ["man": "male", "male": "male", "guy": "male", "boy": "male",
@@ -292,8 +317,10 @@ public struct PersonaNLIGenerator {
     /// Wordings that state the same fact (entailments).
     static func restatements(_ fact: PersonaFact) -> [[String]] {
         let w = fact.words
+        // "no , ..." answers a question before stating: the fact is still stated, whatever was denied.
         let wrapped: [[String]] = [["yeah", ","] + w, ["well", ","] + w, w + [",", "what", "about", "you", "?"],
-                                   ["haha", ","] + w, ["actually", ","] + w, w + ["and", "i", "am", "proud", "of", "it"]]
+                                   ["haha", ","] + w, ["actually", ","] + w, w + ["and", "i", "am", "proud", "of", "it"],
+                                   ["no", ","] + w, ["nope", ","] + w]
         var specific: [[String]] = []
         let v = fact.value
         switch fact.relation {
@@ -339,6 +366,40 @@ public struct PersonaNLIGenerator {
 
     public func generate(perClassCap: Int = 20_000) -> Split {
         var rng = SeededGenerator(seed: seed)
+        let (clusterOrder, candidates) = candidates(&rng)
+        // Splits by cluster, then balanced classes within each split; within a class every kind is capped so one
+        // template cannot dominate. The split has its own generator, so a change to how pairs are made never moves
+        // a cluster between train and test (a model trained on an earlier version stays clean on the test split).
+        var order = clusterOrder
+        var splitRng = SeededGenerator(seed: seed &+ 0x5EED)
+        order.shuffle(using: &splitRng)
+        let nValid = max(1, order.count / 10), nTest = max(1, order.count / 10)
+        let validClusters = Set(order.prefix(nValid)), testClusters = Set(order.dropFirst(nValid).prefix(nTest))
+        func part(_ example: PersonaNLIExample) -> Int {
+            validClusters.contains(example.cluster) ? 1 : testClusters.contains(example.cluster) ? 2 : 0
+        }
+        var split = Split()
+        for index in 0..<3 {
+            var byClass: [NLILabel: [PersonaNLIExample]] = [:]
+            for label in NLILabel.allCases {
+                var seen = Set<String>()
+                let unique = (candidates[label] ?? []).filter { part($0) == index && seen.insert($0.pair.premise + "\t" + $0.pair.hypothesis).inserted }
+                byClass[label] = Self.capped(unique, perKind: max(1, unique.count / 3), &rng)
+            }
+            let size = min(perClassCap, byClass.values.map(\.count).min() ?? 0)
+            var examples = NLILabel.allCases.flatMap { Array(byClass[$0]!.shuffled(using: &rng).prefix(size)) }
+            examples.shuffle(using: &rng)
+            switch index {
+            case 0: split.train = examples
+            case 1: split.valid = examples
+            default: split.test = examples
+            }
+        }
+        return split
+    }
+
+    /// Every candidate pair by label, before splitting and balancing, and the clusters in their sorted order.
+    func candidates(_ rng: inout SeededGenerator) -> (clusters: [String], byLabel: [NLILabel: [PersonaNLIExample]]) {
         // Usable sentences per cluster (normalised words and surface), minus excluded ones.
         struct Sentence { let surface: String; let words: [String]; let fact: PersonaFact; let content: Set<String> }
         var clusters: [(source: PersonaNLISource, sentences: [Sentence])] = []
@@ -382,6 +443,7 @@ public struct PersonaNLIGenerator {
         // Stages of life stated in real utterances ("i am 40", "i just started the third grade", "i am retired").
         var utteranceFacts: [String: [(utterance: String, value: [String])]] = [:]
         var haveNegations: [String: [String]] = [:]   // noun -> utterances denying having it
+        var denials: [Set<String>: [String]] = [:]     // content of the thing denied -> utterances denying it
         var partnerFacts: [String: [String: [(utterance: String, value: [String])]]] = [:]   // cluster -> pool key -> facts
         var utteranceStages: [(utterance: String, stage: LifeStage)] = []
         for (source, _) in clusters {
@@ -392,11 +454,17 @@ public struct PersonaNLIGenerator {
                     let words = Self.words(clause)
                     let fact = PersonaFact(words: words)
                     let placeLike = fact.relation == .liveIn || fact.relation == .from
-                    if fact.isExclusive, (1...(placeLike ? 2 : 4)).contains(fact.value.count) {
-                        utteranceFacts[poolKey(fact), default: []].append((utterance, fact.value))
-                        if !own.contains(utterance) { partnerFacts[source.cluster, default: [:]][poolKey(fact), default: []].append((utterance, fact.value)) }
+                    var statedFact: (key: String, value: [String])?
+                    if fact.isExclusive, (1...(placeLike ? 2 : 4)).contains(fact.value.count) { statedFact = (poolKey(fact), fact.value) }
+                    else if let job = Self.statedJob(words) { statedFact = ("be-job", job) }
+                    if let statedFact {
+                        utteranceFacts[statedFact.key, default: []].append((utterance, statedFact.value))
+                        if !own.contains(utterance) {
+                            partnerFacts[source.cluster, default: [:]][statedFact.key, default: []].append((utterance, statedFact.value))
+                        }
                     }
                     if let noun = Self.deniedNoun(words) { haveNegations[noun, default: []].append(utterance) }
+                    if let thing = Self.deniedThing(words) { denials[Self.content(thing), default: []].append(utterance) }
                     if stated == nil { stated = LifeStage.of(words) }
                 }
                 if let stated { utteranceStages.append((utterance, stated)) }
@@ -493,6 +561,13 @@ public struct PersonaNLIGenerator {
                         add(denial, s, .contradiction, "denial-utterance", cluster, &rng)
                     }
                 }
+                // Entailment: a real utterance denying what the sentence denies ("i've no smartphone" for "i do not have
+                // a smartphone"): a negation that agrees is no contradiction.
+                if let thing = Self.deniedThing(s.words) {
+                    for denial in (denials[Self.content(thing)] ?? []).shuffled(using: &rng).prefix(2) {
+                        add(denial, s, .entailment, "denial-agrees", cluster, &rng)
+                    }
+                }
                 // Contradiction: swapped value of an exclusive relation; clash with another persona's sentence.
                 if fact.isExclusive, let pool = pools[poolKey(fact)], pool.count > 1 {
                     for _ in 0..<2 {
@@ -551,33 +626,7 @@ public struct PersonaNLIGenerator {
             }
         }
 
-        // Splits by cluster (seeded), then balanced classes within each split; within a class every kind is
-        // capped so one template cannot dominate.
-        var order = clusters.map(\.source.cluster)
-        order.shuffle(using: &rng)
-        let nValid = max(1, order.count / 10), nTest = max(1, order.count / 10)
-        let validClusters = Set(order.prefix(nValid)), testClusters = Set(order.dropFirst(nValid).prefix(nTest))
-        func part(_ example: PersonaNLIExample) -> Int {
-            validClusters.contains(example.cluster) ? 1 : testClusters.contains(example.cluster) ? 2 : 0
-        }
-        var split = Split()
-        for index in 0..<3 {
-            var byClass: [NLILabel: [PersonaNLIExample]] = [:]
-            for label in NLILabel.allCases {
-                var seen = Set<String>()
-                let unique = (candidates[label] ?? []).filter { part($0) == index && seen.insert($0.pair.premise + "\t" + $0.pair.hypothesis).inserted }
-                byClass[label] = Self.capped(unique, perKind: max(1, unique.count / 3), &rng)
-            }
-            let size = min(perClassCap, byClass.values.map(\.count).min() ?? 0)
-            var examples = NLILabel.allCases.flatMap { Array(byClass[$0]!.shuffled(using: &rng).prefix(size)) }
-            examples.shuffle(using: &rng)
-            switch index {
-            case 0: split.train = examples
-            case 1: split.valid = examples
-            default: split.test = examples
-            }
-        }
-        return split
+        return (clusters.map(\.source.cluster), candidates)
     }
 
     /// The clauses of an utterance's statements, cut at sentence ends, commas and semicolons; the clause that
@@ -627,6 +676,39 @@ public struct PersonaNLIGenerator {
         if let first = rest.first, ["any", "a", "an"].contains(first) { rest = rest.dropFirst() }
         guard let noun = rest.first, rest.count <= 2, family(of: noun) != nil else { return nil }
         return noun
+    }
+
+    /// The job a clause of a real utterance states, as "a" + title: "i am a nurse at a home", "i work as a bank
+    /// teller", "my job is being a cook", and fragment answers "a doctor by trade", "construction worker".
+    static func statedJob(_ clause: [String]) -> [String]? {
+        var w = ArraySlice(clause.drop { ["well", "yes", "yeah", "no", "oh", "um", "actually", "just", "lol", "haha", "ok", "okay"].contains($0) })
+        var fragment = false
+        if w.starts(with: ["i", "am"]) { w = w.dropFirst(2) }
+        else if w.starts(with: ["i", "work", "as"]) { w = w.dropFirst(3) }
+        else if w.starts(with: ["my", "job", "is"]) { w = w.dropFirst(3); if w.first == "being" { w = w.dropFirst() } }
+        else { fragment = true }
+        let hasArticle = w.first == "a" || w.first == "an"
+        if hasArticle { w = w.dropFirst() } else if !fragment { return nil }
+        // A fragment answer is short and names the job in its first words ("a nurse", "school teacher here").
+        if fragment && (clause.count > 7 || ["i", "my", "you", "your", "we", "he", "she", "it", "they"].contains(w.first ?? "")) { return nil }
+        let title = Array(w.prefix(3))
+        guard let end = title.indices.first(where: { PersonaFact.isJobNoun(title, at: $0) }) else { return nil }
+        let words = Array(title[...end])
+        if words.contains(where: { stopwords.contains($0) && $0 != words.last }) { return nil }
+        return ["a"] + words
+    }
+
+    /// What a clause denies having, any noun: "i do not have a smartphone", "i've no car", "i do not own a tv".
+    static func deniedThing(_ w: [String]) -> [String]? {
+        guard w.count >= 3, w[0] == "i" else { return nil }
+        var rest = ArraySlice(w.dropFirst())
+        if rest.starts(with: ["do", "not", "have"]) || rest.starts(with: ["do", "not", "own"]) { rest = rest.dropFirst(3) }
+        else if rest.starts(with: ["have", "no"]) { rest = rest.dropFirst(2) }
+        else if rest.starts(with: ["have", "never", "had"]) || rest.starts(with: ["have", "never", "owned"]) { rest = rest.dropFirst(3) }
+        else { return nil }
+        if let first = rest.first, ["any", "a", "an"].contains(first) { rest = rest.dropFirst() }
+        guard (1...3).contains(rest.count), !content(Array(rest)).isEmpty else { return nil }
+        return Array(rest)
     }
 
     /// A sentence that contradicts `sentence` (its negation, in one of several wordings), or nil when no rule

@@ -129,6 +129,7 @@ struct ConsistencyCommand: ParsableCommand {
     @Option(help: "Global-norm clip of each adaptation gradient (0: none, as the release).") var adaptClip: Float = 0
     @Option(help: "Beam size.") var beam = 5
     @Option(help: "No n-gram of this length twice in an answer (0: off, as the release; 3: trigram blocking).") var blockNgram = 0
+    @Option(help: "Also answer with no n-gram of this length twice, from the same adapted weights (a second table; 0: not).") var alsoBlockNgram = 3
     @Flag(help: "Also adapt PAML and Dialogue+Fine-tuning on another persona's dialogues at k = 3 and 10 (control).") var wrongPersona = false
     @Flag(help: "Skip the fact-recall probe (the corpus's questions about each kind of fact the persona states).") var noFactRecall = false
     @Option(help: "Bootstrap resamples of the personas.") var resamples = 10_000
@@ -166,6 +167,7 @@ struct ConsistencyCommand: ParsableCommand {
         config.dataSeed = personaData.dataSeed
         (config.shots, config.personas, config.heldOut, config.beam, config.resamples) = (shots, personas, heldOut, beam, resamples)
         config.blockNGram = blockNgram
+        config.alsoBlockNGram = alsoBlockNgram
         config.factRecall = !noFactRecall
         (config.adaptSteps, config.adaptLr, config.adaptBatch, config.adaptClip) = (adaptSteps, adaptLr, adaptBatch, adaptClip)
         if wrongPersona {

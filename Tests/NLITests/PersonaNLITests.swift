@@ -92,6 +92,13 @@ final class PersonaNLITests: XCTestCase {
         }
         XCTAssertEqual(generator.generate().all, split.all, "same seed, same pairs")
         XCTAssertNotEqual(PersonaNLIGenerator(sources: sources(), excluded: excluded, seed: 4).generate().all, split.all)
+        // Other pairs (more utterances) never move a cluster to another split.
+        var more = sources()
+        more[0].ownUtterances += ["i am a nurse at a home , and i love it .", "i've no car ."]
+        let other = PersonaNLIGenerator(sources: more, excluded: excluded, seed: 3).generate()
+        XCTAssertNotEqual(other.all, split.all)
+        XCTAssertEqual(Set(other.test.map(\.cluster)), testClusters)
+        XCTAssertEqual(Set(other.valid.map(\.cluster)), validClusters)
     }
 
     func stage(_ clause: String) -> LifeStage? { LifeStage.of(PersonaNLIGenerator.words(clause)) }
@@ -199,5 +206,51 @@ final class PersonaNLITests: XCTestCase {
         XCTAssertTrue(try clusters(url).isSubset(of: testIDs), "real test clusters outside meta-test")
         let valid = url.deletingLastPathComponent().appendingPathComponent("persona-nli-real-valid.tsv")
         XCTAssertTrue(try clusters(valid).isSubset(of: validIDs), "real validation clusters outside meta-valid")
+    }
+
+    func testJobsAreReadFromFullAndFragmentAnswers() {
+        func job(_ clause: String) -> [String]? { PersonaNLIGenerator.statedJob(PersonaNLIGenerator.words(clause)) }
+        XCTAssertEqual(job("i am a nurse at a home"), ["a", "nurse"])
+        XCTAssertEqual(job("well i work as a bank teller"), ["a", "bank", "teller"])
+        XCTAssertEqual(job("my job is being a cook"), ["a", "cook"])
+        XCTAssertEqual(job("a doctor by trade"), ["a", "doctor"])
+        XCTAssertEqual(job("construction worker"), ["a", "construction", "worker"])
+        XCTAssertEqual(job("mechanical engineer for chevy and nissan"), ["a", "mechanical", "engineer"])
+        XCTAssertNil(job("i am a hard worker"), "a kind of person, not of work")
+        XCTAssertNil(job("my teacher is mean"))
+        XCTAssertNil(job("i am a big fan of the doctor who show"))
+        XCTAssertNil(job("i went to the doctor yesterday and it was fine"), "a long clause is no fragment answer")
+        XCTAssertTrue(fact("i am a professional wrestler .").isJob)
+        XCTAssertTrue(fact("i am a construction worker .").isJob)
+        XCTAssertFalse(fact("i am a hard worker .").isJob)
+    }
+
+    func testDenialsOfAnyThingAreRead() {
+        func denied(_ clause: String) -> [String]? { PersonaNLIGenerator.deniedThing(PersonaNLIGenerator.words(clause)) }
+        XCTAssertEqual(denied("i've no smartphone"), ["smartphone"])
+        XCTAssertEqual(denied("i do not have a smartphone"), ["smartphone"])
+        XCTAssertEqual(denied("i don't own a car"), ["car"])
+        XCTAssertEqual(denied("i have never had a pet"), ["pet"])
+        XCTAssertNil(denied("i have a smartphone"))
+        XCTAssertNil(denied("i do not have it"), "nothing named")
+    }
+
+    func testAgreeingDenialsAndPartnersJobsBecomePairs() {
+        let source = PersonaNLISource(cluster: "train/1", variants: [["i do not have a smartphone .", "i am a nurse ."]],
+                                      ownUtterances: ["hey . jefferson here , i've no smartphone ."],
+                                      partnerUtterances: ["construction worker , it is good honest work ."])
+        let other = PersonaNLISource(cluster: "train/2", variants: [["i am a teacher .", "i like to ski ."]])
+        var rng = SeededGenerator(seed: 11)
+        let candidates = PersonaNLIGenerator(sources: [source, other], excluded: []).candidates(&rng).byLabel.values.flatMap { $0 }
+        XCTAssertTrue(candidates.contains {
+            $0.kind == "denial-agrees" && $0.pair.label == .entailment && $0.pair.premise.contains("no smartphone")
+                && $0.pair.hypothesis.hasPrefix("i do not have a smartphone")
+        })
+        XCTAssertTrue(candidates.contains {
+            $0.kind == "clash-utterance" && $0.pair.label == .contradiction && $0.pair.premise.hasPrefix("construction worker")
+                && $0.pair.hypothesis.hasPrefix("i am a nurse")
+        })
+        XCTAssertFalse(candidates.contains { $0.pair.label == .contradiction && $0.pair.premise.contains("no smartphone") },
+                       "an agreeing denial is never a contradiction")
     }
 }

@@ -138,4 +138,38 @@ final class ConsistencyCurveTests: XCTestCase {
         XCTAssertEqual(cells[0].recalled.estimate, 0, accuracy: 1e-12)
         XCTAssertEqual(cells[0].personas, 1, "the unit without probes adds no persona")
     }
+
+    func testBLEUDistinctAndTheSecondDecoderByHand() throws {
+        func answered(_ system: String, persona: String, answers: [String], references: [String], blocked: [String]?) -> ConsistencyUnit {
+            var u = ConsistencyUnit(system: system, k: 3, wrongPersona: false, persona: persona, heldOut: 0, origin: "spc-test",
+                                    answers: answers, references: references, scores: answers.map { _ in 1 }, nll: 1, tokens: 1)
+            u.blockedAnswers = blocked
+            u.blockedScores = blocked.map { $0.map { _ in -1 } }
+            return u
+        }
+        let units = [answered("PAML", persona: "p1", answers: ["i like to read books a lot", "i am a nurse in ohio"],
+                              references: ["i like to read books a lot", "i work as a nurse"], blocked: ["i read", "i nurse"]),
+                     answered("PAML", persona: "p2", answers: ["hello there how are you"], references: ["hi how are you today"], blocked: ["hi"])]
+        let (cells, _) = ConsistencyCurve(config: config()).analyse(units)
+        let all = try XCTUnwrap(cells.first { $0.system == "PAML" && $0.subset == "all" })
+        // The same corpus BLEU sacreBLEU gives for these three segments.
+        let expected = ConsistencyCurve.bleuMetric.corpusScore(
+            hypotheses: ["i like to read books a lot", "i am a nurse in ohio", "hello there how are you"],
+            references: [["i like to read books a lot", "i work as a nurse", "hi how are you today"]]).score
+        XCTAssertEqual(try XCTUnwrap(all.bleu).estimate, expected, accuracy: 1e-9)
+        XCTAssertLessThanOrEqual(try XCTUnwrap(all.bleu).lower, expected + 1e-9)
+        // distinct-1: distinct words over all words of the answers.
+        let words = "i like to read books a lot i am a nurse in ohio hello there how are you".split(separator: " ")
+        XCTAssertEqual(try XCTUnwrap(all.distinct)[0], Double(Set(words).count) / Double(words.count), accuracy: 1e-12)
+        // The second decoder's answers replace the first's, with their own C.
+        let second = ConsistencyCurve.secondDecoder(units)
+        XCTAssertEqual(second.map { $0.answers }, [["i read", "i nurse"], ["hi"]])
+        let (blockedCells, _) = ConsistencyCurve(config: config()).analyse(second)
+        XCTAssertEqual(try XCTUnwrap(blockedCells.first { $0.system == "PAML" && $0.subset == "all" }).c.estimate, -1, accuracy: 1e-12)
+        var c = config()
+        c.alsoBlockNGram = 3
+        XCTAssertTrue(c.hasSecondDecoder)
+        c.blockNGram = 3
+        XCTAssertFalse(c.hasSecondDecoder, "a second decoder equal to the first adds nothing")
+    }
 }
