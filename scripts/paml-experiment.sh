@@ -33,8 +33,23 @@ paml_steps=$(python3 -c "import json;print(json.load(open('$R/paml-from-dialogue
 run train --system dialogue --out "$R/dialogue-control" --label-smoothing 0 --steps $((dialogue_steps + paml_steps)) \
     --validate-every 1000 --checkpoint-every 500 --seed 1
 # 5. C against k under the release's fine-tuning (SGD 0.01, batch 16, 10 passes, no clip), 40 personas x 8 held-out
-#    dialogues, every turn scored, with the wrong-persona control.
-run experiment consistency --dialogue "$R/dialogue/best" --dialogue-persona "$R/dialogue-persona/best" \
-    --paml "$R/paml/best" --paml-from-dialogue "$R/paml-from-dialogue/best" --control "$R/dialogue-control/best" \
-    --wrong-persona --cache "$R/consistency-cache" --out "$R/consistency"
-echo "done: $R/consistency/paml-consistency.md (copy to Evaluation/ with --out Evaluation --force once reviewed)"
+#    dialogues, every turn scored, with the wrong-persona control; answered as the release decodes (beam 5, 5-20
+#    tokens) and again with trigram blocking from the same adapted weights; BLEU, distinct, the fact-recall probe.
+SYSTEMS=(--dialogue "$R/dialogue/best" --dialogue-persona "$R/dialogue-persona/best" --paml "$R/paml/best"
+         --paml-from-dialogue "$R/paml-from-dialogue/best" --control "$R/dialogue-control/best")
+run experiment consistency "${SYSTEMS[@]}" --wrong-persona --also-block-ngram 3 --cache "$R/consistency-cache" \
+    --out "$R/consistency"
+# 6. The secondary table: the 3-pass protocol `chat` uses (lr 0.003, clip 2).
+run experiment consistency "${SYSTEMS[@]}" --adapt-steps 3 --adapt-lr 0.003 --adapt-clip 2 --also-block-ngram 0 \
+    --cache "$R/consistency-3pass-cache" --out "$R/consistency-3pass"
+# 7. Fidelity: the release's pointer-generator output layer, Dialogue and Dialogue+Persona trained as in step 1.
+for system in dialogue dialogue-persona; do
+    run train --system "$system" --pointer-generator --out "$R/$system-pg" --label-smoothing 0 --steps 40000 \
+        --validate-every 1000 --checkpoint-every 500 --patience 5 --seed 1
+done
+run experiment consistency --dialogue "$R/dialogue-pg/best" --dialogue-persona "$R/dialogue-persona-pg/best" \
+    --also-block-ngram 3 --cache "$R/consistency-pg-cache" --out "$R/consistency-pg"
+# 8. Learning curves from the validations every checkpoint keeps.
+run experiment curves --run Dialogue="$R/dialogue" --run Dialogue+Persona="$R/dialogue-persona" --run PAML="$R/paml" \
+    --run "PAML (from Dialogue)"="$R/paml-from-dialogue" --out "$R/paml-training.svg"
+echo "done: $R/consistency*/paml-consistency.md, $R/paml-training.svg (copy to Evaluation/ with --force once reviewed)"
