@@ -9,9 +9,12 @@ extension Graph {
         guard training, rate > 0 else { return x }
         let keep = 1 / (1 - rate)
         var mask = [Float](repeating: 0, count: x.value.count)
+        // A local copy of the graph's generator keeps its state in registers (same stream, written back after).
+        var local = rng
         mask.withUnsafeMutableBufferPointer { pm in
-            for i in 0..<pm.count { pm[i] = rng.nextUniform() < rate ? 0 : keep }
+            for i in 0..<pm.count { pm[i] = local.nextUniform() < rate ? 0 : keep }
         }
+        rng = local
         let m = Tensor(shape: x.shape, scalars: mask)
         return tape.record(x.value * m, inputs: [x]) { g, sink in sink.add(0, g * m) }
     }

@@ -35,4 +35,14 @@ final class DropoutTests: XCTestCase {
         let y = training.constant(wave([3, 3], 0.5, 0))
         XCTAssertEqual(training.dropout(y, rate: 0).id, y.id)
     }
+
+    func testMasksFollowTheGraphsGeneratorAcrossCalls() {
+        let rate: Float = 0.5, keep = 1 / (1 - rate)
+        let graph = Graph(parameters: Parameters(), training: true, seed: 5)
+        let x = graph.constant(Tensor(repeating: 1, shape: [7, 3]))
+        let first = graph.dropout(x, rate: rate).value.scalars, second = graph.dropout(x, rate: rate).value.scalars
+        var stream = SeededGenerator(seed: 5)
+        let expected = (0..<42).map { _ in stream.nextUniform() < rate ? 0 : keep }
+        XCTAssertEqual(first + second, expected, "the second mask continues the stream where the first stopped")
+    }
 }
