@@ -1,7 +1,9 @@
 import Foundation
 
 /// A small dependency-free SVG line chart: one polyline with markers per series, axes with ticks.
-public func lineChartSVG(title: String, xLabel: String, yLabel: String, series: [(String, [(Double, Double)])]) -> String {
+/// `dashed`: names of series drawn dashed with hollow points (reference curves, such as a paper's, beside ours).
+public func lineChartSVG(title: String, xLabel: String, yLabel: String, series: [(String, [(Double, Double)])],
+                         dashed: Set<String> = []) -> String {
     let (width, height, left, right, top, bottom) = (640.0, 400.0, 70.0, 20.0, 40.0, 60.0)
     let points = series.flatMap(\.1)
     let xs = points.map(\.0), ys = points.map(\.1)
@@ -10,7 +12,7 @@ public func lineChartSVG(title: String, xLabel: String, yLabel: String, series: 
     let (yMin, yMax) = ((ys.min() ?? 0) - pad, (ys.max() ?? 1) + pad)
     func px(_ x: Double) -> Double { left + (x - xMin) / (xMax - xMin) * (width - left - right) }
     func py(_ y: Double) -> Double { height - bottom - (y - yMin) / (yMax - yMin) * (height - top - bottom) }
-    let colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e"]
+    let colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
     var svg = """
     <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
     <rect width="100%" height="100%" fill="white"/>
@@ -32,8 +34,11 @@ public func lineChartSVG(title: String, xLabel: String, yLabel: String, series: 
     for (index, (name, values)) in series.enumerated() {
         let color = colors[index % colors.count]
         let path = values.map { "\(px($0.0)),\(py($0.1))" }.joined(separator: " ")
-        svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(path)\"/>\n"
-        for (x, y) in values { svg += "<circle cx=\"\(px(x))\" cy=\"\(py(y))\" r=\"4\" fill=\"\(color)\"/>\n" }
+        let isDashed = dashed.contains(name)
+        svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"\(isDashed ? " stroke-dasharray=\"6 4\"" : "") points=\"\(path)\"/>\n"
+        for (x, y) in values {
+            svg += "<circle cx=\"\(px(x))\" cy=\"\(py(y))\" r=\"4\" fill=\"\(isDashed ? "white" : color)\" stroke=\"\(color)\"/>\n"
+        }
         let ly = top + 10 + Double(index) * 18
         svg += "<rect x=\"\(width - right - 260)\" y=\"\(ly - 9)\" width=\"12\" height=\"12\" fill=\"\(color)\"/>"
         svg += "<text x=\"\(width - right - 242)\" y=\"\(ly + 1)\">\(name)</text>\n"

@@ -472,14 +472,21 @@ public struct ConsistencyCurve {
             }
         }
         md += "\n![C against k](paml-consistency.svg)\n"
-        let series = c.systems.filter(\.adapted).map(\.name).map { name in
+        var series = c.systems.filter(\.adapted).map(\.name).map { name in
             (name, c.shots.compactMap { k in cell(name, k).map { (Double(k), $0.c.estimate) } })
         }
+        // The paper's curves, dashed and named as the paper's, for the shape only (other data and scorer).
+        let paperNames = ["PAML", "Dialogue+Fine-tuning"].filter { name in c.systems.contains { $0.name == name && $0.adapted } }
+        let paperSeries = paperNames.map { name in
+            ("\(name), the paper's (Fig. 2)", paperCurve[name]!.sorted { $0.key < $1.key }.map { (Double($0.key), $0.value) })
+        }
+        series += paperSeries
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return ["paml-consistency.md": Data(md.utf8), "paml-consistency.json": try encoder.encode(report),
                 "paml-consistency.svg": Data(lineChartSVG(title: "Consistency C after k-shot adaptation (meta-test personas)",
-                                                          xLabel: "k (dialogues of the persona)", yLabel: "mean C", series: series).utf8)]
+                                                          xLabel: "k (dialogues of the persona)", yLabel: "mean C", series: series,
+                                                          dashed: Set(paperSeries.map(\.0))).utf8)]
     }
 
     /// The cache holds answers of one protocol, decoder and scorer: a run with other settings is refused instead of

@@ -172,4 +172,22 @@ final class ConsistencyCurveTests: XCTestCase {
         c.blockNGram = 3
         XCTAssertFalse(c.hasSecondDecoder, "a second decoder equal to the first adds nothing")
     }
+
+    func testReportDrawsThePapersCurvesDashedBesideOurs() throws {
+        var c = config()
+        c.systems = [ConsistencySystem(name: "Dialogue+Fine-tuning", checkpoint: "", adapted: true),
+                     ConsistencySystem(name: "PAML", checkpoint: "", adapted: true)]
+        let units = [unit("Dialogue+Fine-tuning", k: 0, persona: "p1", scores: [0]), unit("Dialogue+Fine-tuning", k: 3, persona: "p1", scores: [1]),
+                     unit("PAML", k: 0, persona: "p1", scores: [0]), unit("PAML", k: 3, persona: "p1", scores: [1, 0])]
+        let (cells, differences) = ConsistencyCurve(config: c).analyse(units)
+        let report = ConsistencyCurveReport(command: "paml experiment consistency", config: c, signature: nil, cells: cells,
+                                            differences: differences, factRecall: nil, seconds: 1)
+        let files = try ConsistencyCurve.reportFiles(report)
+        let svg = String(decoding: try XCTUnwrap(files["paml-consistency.svg"]), as: UTF8.self)
+        XCTAssertTrue(svg.contains("PAML, the paper's (Fig. 2)") && svg.contains("Dialogue+Fine-tuning, the paper's (Fig. 2)"))
+        XCTAssertEqual(svg.components(separatedBy: "stroke-dasharray").count - 1, 2, "the two paper curves, and only they, are dashed")
+        XCTAssertEqual(svg.components(separatedBy: "<polyline").count - 1, 4)
+        let md = String(decoding: try XCTUnwrap(files["paml-consistency.md"]), as: UTF8.self)
+        XCTAssertTrue(md.contains("| PAML, the paper's | -0.05 | 0.10 |"), md)
+    }
 }
