@@ -23,7 +23,9 @@ import Text
 //   - clash-utterance: a real utterance (the persona's dialogue partners first) stating another value, jobs also in
 //     fragment answers ("construction worker , it is good honest work", "a doctor by trade");
 //   - clash-life-stage, denial-utterance: a real utterance at a stage of life the sentence rules out, or denying
-//     what the sentence says the speaker has.
+//     what the sentence says the speaker has;
+//   - clash-diet / swapped-diet (with stated-diet / restated-diet entailments): the other diet, real or worded
+//     (`Diet`: "i am a vegan" against "i only eat meat").
 // - neutral
 //   - other-sentence: another sentence of the same or another persona sharing no content word;
 //   - question: a question about the sentence's topic ("do you have any dogs ?");
@@ -446,10 +448,12 @@ public struct PersonaNLIGenerator {
         var denials: [Set<String>: [String]] = [:]     // content of the thing denied -> utterances denying it
         var partnerFacts: [String: [String: [(utterance: String, value: [String])]]] = [:]   // cluster -> pool key -> facts
         var utteranceStages: [(utterance: String, stage: LifeStage)] = []
+        var utteranceDiets: [(utterance: String, diet: Diet)] = []
         for (source, _) in clusters {
             let own = Set(source.ownUtterances)
             for utterance in source.ownUtterances + source.partnerUtterances {
                 var stated: LifeStage?
+                var diet: Diet?
                 for clause in Self.declarativeClauses(utterance) {
                     let words = Self.words(clause)
                     let fact = PersonaFact(words: words)
@@ -466,8 +470,10 @@ public struct PersonaNLIGenerator {
                     if let noun = Self.deniedNoun(words) { haveNegations[noun, default: []].append(utterance) }
                     if let thing = Self.deniedThing(words) { denials[Self.content(thing), default: []].append(utterance) }
                     if stated == nil { stated = LifeStage.of(words) }
+                    if diet == nil { diet = Diet.of(words) }
                 }
                 if let stated { utteranceStages.append((utterance, stated)) }
+                if let diet { utteranceDiets.append((utterance, diet)) }
             }
         }
 
@@ -551,6 +557,21 @@ public struct PersonaNLIGenerator {
                             add(other.utterance, s, .neutral, "compatible-life-stage", cluster, &rng)
                             compatible += 1
                         }
+                    }
+                }
+                // Diets: a real utterance (or a wording) of the other diet contradicts, one of the same diet in other
+                // words entails ("i don't eat meat at all" for "i am a vegetarian").
+                if let diet = Diet.of(s.words) {
+                    let other: Diet = diet == .meatless ? .meatEating : .meatless
+                    let real = utteranceDiets.shuffled(using: &rng)
+                    for clash in real.filter({ $0.diet == other }).prefix(2) { add(clash.utterance, s, .contradiction, "clash-diet", cluster, &rng) }
+                    if let same = real.first(where: { $0.diet == diet && Self.content(Self.words($0.utterance)) != s.content }) {
+                        add(same.utterance, s, .entailment, "stated-diet", cluster, &rng)
+                    }
+                    add(inContext(Self.surface(Self.pick(other.wordings, &rng), &rng), s, chat, &rng), s, .contradiction, "swapped-diet", cluster, &rng)
+                    let restated = diet.wordings.filter { Self.content($0) != s.content }
+                    if !restated.isEmpty {
+                        add(inContext(Self.surface(Self.pick(restated, &rng), &rng), s, chat, &rng), s, .entailment, "restated-diet", cluster, &rng)
                     }
                 }
                 // Contradiction: a real utterance denying what the sentence says the speaker has.

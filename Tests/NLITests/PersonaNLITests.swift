@@ -253,4 +253,34 @@ final class PersonaNLITests: XCTestCase {
         XCTAssertFalse(candidates.contains { $0.pair.label == .contradiction && $0.pair.premise.contains("no smartphone") },
                        "an agreeing denial is never a contradiction")
     }
+
+    func testDietsAreReadFromFirstPersonClauses() {
+        func diet(_ clause: String) -> Diet? { Diet.of(PersonaNLIGenerator.words(clause)) }
+        XCTAssertEqual(diet("i am a vegan"), .meatless)
+        XCTAssertEqual(diet("i'm vegetarian"), .meatless)
+        XCTAssertEqual(diet("i don't eat meat at all"), .meatless)
+        XCTAssertEqual(diet("i stopped eating meat last year"), .meatless)
+        XCTAssertEqual(diet("i am not a vegetarian"), .meatEating)
+        XCTAssertEqual(diet("i am an omnivore"), .meatEating)
+        XCTAssertEqual(diet("i only eat meat"), .meatEating)
+        XCTAssertEqual(diet("i love a good steak"), .meatEating)
+        XCTAssertNil(diet("i don't like steak"), "a taste, not a diet")
+        XCTAssertNil(diet("i was a vegetarian"), "the past states no present diet")
+        XCTAssertNil(diet("i wish i was vegan"))
+        XCTAssertNil(diet("my sister is a vegan"))
+    }
+
+    func testOtherDietsContradictAndTheSameDietEntails() {
+        let source = PersonaNLISource(cluster: "train/1", variants: [["i am a vegetarian .", "i like to ski ."]],
+                                      ownUtterances: ["no , i only eat meat , i am a protein monster ."],
+                                      partnerUtterances: ["i don't eat meat at all , just veggies ."])
+        var rng = SeededGenerator(seed: 11)
+        let candidates = PersonaNLIGenerator(sources: [source], excluded: []).candidates(&rng).byLabel.values.flatMap { $0 }
+        func has(_ kind: String, _ label: NLILabel, _ premise: String) -> Bool {
+            candidates.contains { $0.kind == kind && $0.pair.label == label && $0.pair.premise.hasPrefix(premise) }
+        }
+        XCTAssertTrue(has("clash-diet", .contradiction, "no , i only eat meat"))
+        XCTAssertTrue(has("stated-diet", .entailment, "i don't eat meat at all"))
+        XCTAssertTrue(candidates.contains { $0.kind == "swapped-diet" && $0.pair.label == .contradiction })
+    }
 }
