@@ -37,7 +37,7 @@ final class OptionTableTests: XCTestCase {
         // data stats and glove-coverage only count; their minimum overlap / count of 0 is a legal query
         "data stats --minimum-overlap 0", "data glove-coverage --min-count 0", "data glove-coverage --max-size 0",
         // k = 0 (no adaptation) is part of every k-shot curve; 0 adaptation episodes is the CRS curve's first point
-        "train --validation-shots 0", "experiment kshot --shots 0", "experiment consistency --shots 0", "experiment consistency --block-ngram 0", "recommend experiment --support-sizes 0",
+        "train --validation-shots 0", "experiment kshot --shots 0", "experiment consistency --shots 0", "experiment consistency --block-ngram 0", "experiment consistency --also-block-ngram 0", "recommend experiment --support-sizes 0",
         "recommend voices --shots 0",
         // 0 meta-steps: the supervised speaker training, not the meta-training stage
         "recommend train-speaker --meta-steps 0",
