@@ -270,10 +270,11 @@ public struct ConsistencyCurve {
                             unit.blockedScores = scorer.score(blocked.map { ($0, side.persona) }).map(\.score)
                         }
                         if config.factRecall && held == 0 {
-                            unit.probes = Self.askProbes(PersonaQuestions.probes(persona: side.persona, questions: questions),
-                                                         persona: side.persona, predictor: model) { question in
+                            let asked = Self.askProbes(PersonaQuestions.probes(persona: side.persona, questions: questions),
+                                                       predictor: model) { question in
                                 answer(encoder.source(history: [question], persona: side.persona), decoding)
                             }
+                            unit.probes = asked.isEmpty ? nil : asked   // a persona stating no probed topic adds no persona
                         }
                         try appender.append(unit)
                         units.append(unit)
@@ -325,7 +326,7 @@ public struct ConsistencyCurve {
     }
 
     /// Answers every probe with `answer` and labels each answer against the persona's sentences of its topic.
-    static func askProbes(_ probes: [PersonaQuestions.Probe], persona: [String], predictor: any NLIPredictor,
+    static func askProbes(_ probes: [PersonaQuestions.Probe], predictor: any NLIPredictor,
                           answer: (String) -> String) -> [ProbeAnswer] {
         let answers = probes.map { answer($0.question) }
         let pairs = zip(probes, answers).flatMap { probe, text in probe.sentences.map { (premise: text, hypothesis: $0) } }
@@ -348,11 +349,11 @@ public struct ConsistencyCurve {
                                     < (systemOrder.firstIndex(of: $1.system) ?? 99, $1.k, $1.wrong ? 1 : 0) }.map { key in
             let chosen = groups[key]!
             let personas = Array(Set(chosen.map(\.persona))).sorted()
+            let perPersona = Dictionary(grouping: chosen, by: \.persona).mapValues { $0.flatMap { $0.probes ?? [] } }
             func rate(_ hit: (ProbeAnswer) -> Bool) -> BootstrapInterval {
-                let perPersona = Dictionary(grouping: chosen, by: \.persona).mapValues { $0.flatMap { $0.probes ?? [] } }
-                return Bootstrap.ratio(RatioSample(numerators: personas.map { Double(perPersona[$0]!.filter(hit).count) },
-                                                   denominators: personas.map { Double(perPersona[$0]!.count) }),
-                                       resamples: config.resamples)
+                Bootstrap.ratio(RatioSample(numerators: personas.map { Double(perPersona[$0]!.filter(hit).count) },
+                                            denominators: personas.map { Double(perPersona[$0]!.count) }),
+                                resamples: config.resamples)
             }
             return FactRecallCell(system: key.system, k: key.k, wrongPersona: key.wrong, recalled: rate(\.recalled),
                                   contradicted: rate(\.contradicted), questions: chosen.reduce(0) { $0 + ($1.probes?.count ?? 0) },

@@ -112,7 +112,7 @@ final class ConsistencyCurveTests: XCTestCase {
                       PersonaQuestions.Probe(topic: "likes", question: "fun ?", sentences: ["i hike .", "i like jazz ."]),
                       PersonaQuestions.Probe(topic: "home", question: "where ?", sentences: ["i live in ohio ."])]
         let replies = ["what do you do ?": "i am not a nurse .", "fun ?": "i like jazz .", "where ?": "somewhere ."]
-        let answers = ConsistencyCurve.askProbes(probes, persona: [], predictor: Echo()) { replies[$0]! }
+        let answers = ConsistencyCurve.askProbes(probes, predictor: Echo()) { replies[$0]! }
         XCTAssertEqual(answers.map { $0.answer }, ["i am not a nurse .", "i like jazz .", "somewhere ."])
         XCTAssertEqual(answers.map { $0.recalled }, [false, true, false])
         XCTAssertEqual(answers.map { $0.contradicted }, [true, false, false])
