@@ -375,6 +375,10 @@ public struct ConsistencyCurve {
         func cell(_ system: String, _ k: Int, wrong: Bool = false, subset: String = "all") -> ConsistencyCell? {
             report.cells.first { $0.system == system && $0.k == k && $0.wrongPersona == wrong && $0.subset == subset }
         }
+        func differenceRow(_ d: ConsistencyDifference) -> String {
+            String(format: "| %@ − %@ | %d | %@ | %+.3f [%+.3f, %+.3f]%@ |\n", d.a, d.b, d.k, d.subset, d.difference.estimate,
+                   d.difference.lower, d.difference.upper, d.difference.excludes(0) ? " (real)" : "")
+        }
         func show(_ x: ConsistencyCell?) -> String {
             x.map { String(format: "%.3f [%.3f, %.3f] (n = %d)", $0.c.estimate, $0.c.lower, $0.c.upper, $0.responses) } ?? "—"
         }
@@ -423,8 +427,7 @@ public struct ConsistencyCurve {
         }
         md += "\n## Paired differences (same personas and dialogues; real when the interval excludes 0)\n\n| a − b | k | subset | ΔC [95% CI] |\n|---|---|---|---|\n"
         for d in report.differences {
-            md += String(format: "| %@ − %@ | %d | %@ | %+.3f [%+.3f, %+.3f]%@ |\n", d.a, d.b, d.k, d.subset, d.difference.estimate,
-                         d.difference.lower, d.difference.upper, d.difference.excludes(0) ? " (real)" : "")
+            md += differenceRow(d)
         }
         md += "\n## Perplexity of the held-out human responses after adaptation\n\n| system | \(c.shots.map { "k = \($0)" }.joined(separator: " | ")) |\n|---|\(c.shots.map { _ in "---" }.joined(separator: "|"))|\n"
         for name in c.systems.map(\.name) {
@@ -449,8 +452,7 @@ public struct ConsistencyCurve {
             }
             md += "\n| a − b | k | subset | ΔC [95% CI] |\n|---|---|---|---|\n"
             for d in report.blockedDifferences ?? [] where d.subset == "all" {
-                md += String(format: "| %@ − %@ | %d | %@ | %+.3f [%+.3f, %+.3f]%@ |\n", d.a, d.b, d.k, d.subset, d.difference.estimate,
-                             d.difference.lower, d.difference.upper, d.difference.excludes(0) ? " (real)" : "")
+                md += differenceRow(d)
             }
         }
         if let recall = report.factRecall, !recall.isEmpty {

@@ -24,7 +24,7 @@ enum Diet: Equatable {
             guard ["am", "have", "became", "went"].contains(w[1]) else { return nil }
             return negated ? .meatEating : .meatless
         }
-        if w[1] == "am", w.contains("omnivore") || w.contains("carnivore") || contains(w, ["meat", "eater"]) {
+        if w[1] == "am", w.contains("omnivore") || w.contains("carnivore") || LifeStage.contains(w, ["meat", "eater"]) {
             return negated ? nil : .meatEating
         }
         // "i eat meat", "i only eat meat", "i love a good steak"; "i do not eat meat", "i stopped eating meat".
@@ -32,11 +32,6 @@ enum Diet: Equatable {
               w[(verb + 1)...].prefix(4).contains(where: meatWords.contains) else { return nil }
         if !negated { return .meatEating }
         return ["eat", "eating", "ate"].contains(w[verb]) ? .meatless : nil   // "i don't like steak" is a taste, not a diet
-    }
-
-    static func contains(_ words: [String], _ phrase: [String]) -> Bool {
-        guard words.count >= phrase.count else { return false }
-        return (0...(words.count - phrase.count)).contains { Array(words[$0..<($0 + phrase.count)]) == phrase }
     }
 
     /// Wordings of the diet (for pairs when the corpus has no real utterance of it).

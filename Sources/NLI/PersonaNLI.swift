@@ -688,15 +688,21 @@ public struct PersonaNLIGenerator {
 
     /// The noun a clause denies having: "i do not have any pets", "i have no kids", "i do not have a dog".
     static func deniedNoun(_ w: [String]) -> String? {
+        guard let rest = denied(w, owning: false), let noun = rest.first, rest.count <= 2, family(of: noun) != nil else { return nil }
+        return noun
+    }
+
+    /// The words after a first-person denial of having ("i do not have", "i have no", "i have never had"; with
+    /// `owning`, also "i do not own", "i have never owned") and its article, or nil when the clause denies nothing.
+    static func denied(_ w: [String], owning: Bool) -> ArraySlice<String>? {
         guard w.count >= 3, w[0] == "i" else { return nil }
         var rest = ArraySlice(w.dropFirst())
-        if rest.starts(with: ["do", "not", "have"]) { rest = rest.dropFirst(3) }
+        if rest.starts(with: ["do", "not", "have"]) || owning && rest.starts(with: ["do", "not", "own"]) { rest = rest.dropFirst(3) }
         else if rest.starts(with: ["have", "no"]) { rest = rest.dropFirst(2) }
-        else if rest.starts(with: ["have", "never", "had"]) { rest = rest.dropFirst(3) }
+        else if rest.starts(with: ["have", "never", "had"]) || owning && rest.starts(with: ["have", "never", "owned"]) { rest = rest.dropFirst(3) }
         else { return nil }
         if let first = rest.first, ["any", "a", "an"].contains(first) { rest = rest.dropFirst() }
-        guard let noun = rest.first, rest.count <= 2, family(of: noun) != nil else { return nil }
-        return noun
+        return rest
     }
 
     /// The job a clause of a real utterance states, as "a" + title: "i am a nurse at a home", "i work as a bank
@@ -721,14 +727,7 @@ public struct PersonaNLIGenerator {
 
     /// What a clause denies having, any noun: "i do not have a smartphone", "i've no car", "i do not own a tv".
     static func deniedThing(_ w: [String]) -> [String]? {
-        guard w.count >= 3, w[0] == "i" else { return nil }
-        var rest = ArraySlice(w.dropFirst())
-        if rest.starts(with: ["do", "not", "have"]) || rest.starts(with: ["do", "not", "own"]) { rest = rest.dropFirst(3) }
-        else if rest.starts(with: ["have", "no"]) { rest = rest.dropFirst(2) }
-        else if rest.starts(with: ["have", "never", "had"]) || rest.starts(with: ["have", "never", "owned"]) { rest = rest.dropFirst(3) }
-        else { return nil }
-        if let first = rest.first, ["any", "a", "an"].contains(first) { rest = rest.dropFirst() }
-        guard (1...3).contains(rest.count), !content(Array(rest)).isEmpty else { return nil }
+        guard let rest = denied(w, owning: true), (1...3).contains(rest.count), !content(Array(rest)).isEmpty else { return nil }
         return Array(rest)
     }
 
