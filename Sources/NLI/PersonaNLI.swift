@@ -798,7 +798,7 @@ extension PersonaNLIGenerator {
     }
 }
 
-/// The hand-labelled real test set (`Corpora/persona-nli-real-test.tsv`): header
+/// The hand-labelled real sets (`Corpora/persona-nli-real-{train,valid,test}.tsv`): header
 /// `pair_id cluster dialogue speaker how premise hypothesis label`, tab-separated. The persona sentence is the
 /// `premise` column there; it becomes the NLI hypothesis (the utterance is the NLI premise), as the scorer reads pairs.
 public enum HandLabelledPersonaNLI {

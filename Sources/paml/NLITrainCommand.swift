@@ -23,6 +23,10 @@ struct NLITrainCommand: ParsableCommand {
     var general: String?
     @Option(name: .long, help: "Pairs drawn (seeded) from --general.")
     var generalPairs = 20_000
+    @Option(name: .long, help: "Hand-labelled real training pairs (the format of Corpora/persona-nli-real-train.tsv) that join the training mix.")
+    var realTrain: String?
+    @Option(name: .long, help: "Times each --real-train pair appears per epoch (weights the small in-domain set against the generated pairs).")
+    var realTrainRepeats = 1
     @Option(name: .long, help: "Start from this NLI checkpoint's tensors (same --trained-layers) instead of the pretrained blocks and a new head.")
     var initFrom: String?
     @Option(name: .long, help: "Top encoder blocks to fine-tune (and save).")
@@ -53,6 +57,7 @@ struct NLITrainCommand: ParsableCommand {
         try OptionCheck.atLeast(saveEvery, 1, "--save-every")
         try OptionCheck.within(personaPairs, 0...10_000_000, "--persona-pairs")
         try OptionCheck.within(generalPairs, 1...10_000_000, "--general-pairs")
+        try OptionCheck.within(realTrainRepeats, 1...100, "--real-train-repeats")
         try OptionCheck.positive(encoderLR, "--encoder-lr", upTo: 1)
         try OptionCheck.positive(headLR, "--head-lr", upTo: 1)
         try OptionCheck.atLeast(limit, 0, "--limit")
@@ -64,8 +69,10 @@ struct NLITrainCommand: ParsableCommand {
         let (sickAndPersona, validation, counts) = NLIFineTuning.data(sick: (sick.train, sick.validation), persona: generated,
                                                             personaPairs: personaPairs, limit: limit)
         let generalSample = try general.map { NLIJSONLines.sample(try NLIJSONLines.read(resolvedInput($0)), count: generalPairs, seed: seed) } ?? []
-        let pairs = sickAndPersona + generalSample
-        print("nli data: SICK train \(counts.sick), persona NLI train \(counts.persona), general \(generalSample.count); validation \(validation.count) (persona \(counts.personaValidation))")
+        let real = try realTrain.map { try HandLabelledPersonaNLI.read(resolvedInput($0)).map(\.pair) } ?? []
+        let pairs = sickAndPersona + generalSample + Array(repeating: real, count: realTrainRepeats).flatMap { $0 }
+        print("nli data: SICK train \(counts.sick), persona NLI train \(counts.persona), general \(generalSample.count), "
+              + "real \(real.count) x \(realTrainRepeats); validation \(validation.count) (persona \(counts.personaValidation))")
 
         let folder = try output.writable(out)
         let lock = try FolderLock(folder)
@@ -80,7 +87,8 @@ struct NLITrainCommand: ParsableCommand {
         var run = NLIFineTuning(
             pretrained: try MiniLMLocation.folder(minilm), trainedLayers: trainedLayers, options: options, train: pairs, validation: validation,
             data: "SICK train split (\(counts.sick) pairs\(limit > 0 ? ", --limit \(limit)" : "")) + \(counts.persona) persona NLI pairs (paml nli data, persona seed \(self.persona.personaSeed), data seed \(self.persona.dataSeed))"
-                + (general.map { " + \(generalSample.count) pairs of \(URL(fileURLWithPath: $0).lastPathComponent) (seed \(seed))" } ?? ""),
+                + (general.map { " + \(generalSample.count) pairs of \(URL(fileURLWithPath: $0).lastPathComponent) (seed \(seed))" } ?? "")
+                + (realTrain.map { " + \(real.count) hand-labelled pairs of \(URL(fileURLWithPath: $0).lastPathComponent) x \(realTrainRepeats)" } ?? ""),
             split: "SICK pair_IDs sorted, Fisher-Yates with SeededGenerator(seed: \(split.splitSeed)), 70/10/20")
         run.initFrom = initFrom.map(resolvedInput)
         let result = try run.train(into: folder, log: { print($0) })

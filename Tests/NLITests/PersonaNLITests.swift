@@ -206,6 +206,14 @@ final class PersonaNLITests: XCTestCase {
         XCTAssertTrue(try clusters(url).isSubset(of: testIDs), "real test clusters outside meta-test")
         let valid = url.deletingLastPathComponent().appendingPathComponent("persona-nli-real-valid.tsv")
         XCTAssertTrue(try clusters(valid).isSubset(of: validIDs), "real validation clusters outside meta-valid")
+        // The hand-labelled training pairs: meta-train clusters only, and no utterance of the two measuring sets.
+        let train = url.deletingLastPathComponent().appendingPathComponent("persona-nli-real-train.tsv")
+        let trainIDs = Set(dataset.tasks(in: .train).map(\.id))
+        XCTAssertTrue(try clusters(train).isSubset(of: trainIDs), "real training clusters outside meta-train")
+        let measured = Set(try (HandLabelledPersonaNLI.read(url) + HandLabelledPersonaNLI.read(valid)).map(\.pair.premise))
+        let trainUtterances = try HandLabelledPersonaNLI.read(train).map(\.pair.premise)
+        XCTAssertGreaterThan(trainUtterances.count, 1000)
+        XCTAssertTrue(measured.isDisjoint(with: trainUtterances), "a measured utterance is in the training pairs")
     }
 
     func testJobsAreReadFromFullAndFragmentAnswers() {
