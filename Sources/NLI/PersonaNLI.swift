@@ -822,4 +822,29 @@ public enum HandLabelledPersonaNLI {
         }
         return out
     }
+
+    /// Relations whose values clash with facts of other relations too (a stated age rules out a job, a child rules
+    /// out a marriage), so their pairs never become topic contrasts.
+    static let wideRelations: Set<String> = ["age", "school", "family", "marital", "gender", "health"]
+
+    /// Neutral counterparts of the hand-labelled contradictions: each contradicting utterance against a persona
+    /// sentence of another relation that shares none of its content words. Real contradictions are mostly on-topic
+    /// denials and other values; alone they teach "a denial contradicts any persona sentence", which these pairs
+    /// (the same utterances, off topic) take back. Labelled by construction, not by reading.
+    public static func topicContrasts(_ rows: [(pair: NLIPair, speaker: String, how: String)], seed: UInt64) -> [NLIPair] {
+        func content(_ text: String) -> Set<String> { PersonaNLIGenerator.content(PersonaNLIGenerator.words(text)) }
+        var rng = SeededGenerator(seed: seed)
+        // Each persona sentence once, with its relation and content words, in file order (deterministic).
+        var seen = Set<String>()
+        let sentences = rows.filter { !wideRelations.contains($0.how) && seen.insert($0.pair.hypothesis).inserted }
+            .map { (text: $0.pair.hypothesis, how: $0.how, content: content($0.pair.hypothesis)) }
+        var out: [NLIPair] = []
+        for row in rows where row.pair.label == .contradiction && !wideRelations.contains(row.how) {
+            let taken = content(row.pair.premise).union(content(row.pair.hypothesis))
+            let candidates = sentences.filter { $0.how != row.how && $0.content.isDisjoint(with: taken) }
+            guard let other = candidates.randomElement(using: &rng) else { continue }
+            out.append(NLIPair(id: row.pair.id, premise: row.pair.premise, hypothesis: other.text, label: .neutral))
+        }
+        return out
+    }
 }

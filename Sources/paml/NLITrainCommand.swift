@@ -27,6 +27,8 @@ struct NLITrainCommand: ParsableCommand {
     var realTrain: String?
     @Option(name: .long, help: "Times each --real-train pair appears per epoch (weights the small in-domain set against the generated pairs).")
     var realTrainRepeats = 1
+    @Flag(name: .long, help: "Add each --real-train contradiction's utterance against a persona sentence of another relation, as neutral (topic contrasts).")
+    var realTrainContrasts = false
     @Option(name: .long, help: "Start from this NLI checkpoint's tensors (same --trained-layers) instead of the pretrained blocks and a new head.")
     var initFrom: String?
     @Option(name: .long, help: "Top encoder blocks to fine-tune (and save).")
@@ -69,7 +71,9 @@ struct NLITrainCommand: ParsableCommand {
         let (sickAndPersona, validation, counts) = NLIFineTuning.data(sick: (sick.train, sick.validation), persona: generated,
                                                             personaPairs: personaPairs, limit: limit)
         let generalSample = try general.map { NLIJSONLines.sample(try NLIJSONLines.read(resolvedInput($0)), count: generalPairs, seed: seed) } ?? []
-        let real = try realTrain.map { try HandLabelledPersonaNLI.read(resolvedInput($0)).map(\.pair) } ?? []
+        let realRows = try realTrain.map { try HandLabelledPersonaNLI.read(resolvedInput($0)) } ?? []
+        let contrasts = realTrainContrasts ? HandLabelledPersonaNLI.topicContrasts(realRows, seed: seed) : []
+        let real = realRows.map(\.pair) + contrasts
         let pairs = sickAndPersona + generalSample + Array(repeating: real, count: realTrainRepeats).flatMap { $0 }
         print("nli data: SICK train \(counts.sick), persona NLI train \(counts.persona), general \(generalSample.count), "
               + "real \(real.count) x \(realTrainRepeats); validation \(validation.count) (persona \(counts.personaValidation))")
@@ -88,7 +92,8 @@ struct NLITrainCommand: ParsableCommand {
             pretrained: try MiniLMLocation.folder(minilm), trainedLayers: trainedLayers, options: options, train: pairs, validation: validation,
             data: "SICK train split (\(counts.sick) pairs\(limit > 0 ? ", --limit \(limit)" : "")) + \(counts.persona) persona NLI pairs (paml nli data, persona seed \(self.persona.personaSeed), data seed \(self.persona.dataSeed))"
                 + (general.map { " + \(generalSample.count) pairs of \(URL(fileURLWithPath: $0).lastPathComponent) (seed \(seed))" } ?? "")
-                + (realTrain.map { " + \(real.count) hand-labelled pairs of \(URL(fileURLWithPath: $0).lastPathComponent) x \(realTrainRepeats)" } ?? ""),
+                + (realTrain.map { " + \(realRows.count) hand-labelled pairs of \(URL(fileURLWithPath: $0).lastPathComponent)"
+                    + (contrasts.isEmpty ? "" : " + \(contrasts.count) topic contrasts") + " x \(realTrainRepeats)" } ?? ""),
             split: "SICK pair_IDs sorted, Fisher-Yates with SeededGenerator(seed: \(split.splitSeed)), 70/10/20")
         run.initFrom = initFrom.map(resolvedInput)
         let result = try run.train(into: folder, log: { print($0) })

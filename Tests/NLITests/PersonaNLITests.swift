@@ -180,6 +180,31 @@ final class PersonaNLITests: XCTestCase {
         XCTAssertThrowsError(try HandLabelledPersonaNLI.read(folder.file("label.tsv"))) { XCTAssertTrue("\($0)".contains("label.tsv:2: label 'maybe'")) }
     }
 
+    func testTopicContrastsPairContradictionsWithUnrelatedSentencesAsNeutral() {
+        func row(_ persona: String, _ utterance: String, _ label: NLILabel, _ how: String) -> (pair: NLIPair, speaker: String, how: String) {
+            (NLIPair(id: 0, premise: utterance, hypothesis: persona, label: label), "other", how)
+        }
+        let rows = [row("i have a dog.", "i do not have any pets , i hate dogs", .contradiction, "pet"),
+                    row("i love country music.", "i can't stand country music", .contradiction, "music"),
+                    row("i am 100 years old.", "i'm 24", .contradiction, "age"),
+                    row("i work at a bank.", "i am a teller at a bank", .entailment, "job"),
+                    row("my favorite food is pizza.", "pizza is ok i guess", .neutral, "food"),
+                    row("i have two dogs and a cat.", "dogs are great", .neutral, "pet")]
+        let contrasts = HandLabelledPersonaNLI.topicContrasts(rows, seed: 1)
+        XCTAssertEqual(contrasts.count, 2, "one per contradiction of a narrow relation; the age clash is skipped")
+        let relation = Dictionary(rows.map { ($0.pair.hypothesis, $0.how) }, uniquingKeysWith: { a, _ in a })
+        for (pair, source) in zip(contrasts, rows.prefix(2)) {
+            XCTAssertEqual(pair.label, .neutral)
+            XCTAssertEqual(pair.premise, source.pair.premise, "the same utterance")
+            XCTAssertNotEqual(relation[pair.hypothesis], source.how, "another relation")
+            XCTAssertNotEqual(relation[pair.hypothesis], "age", "never a wide relation")
+            func content(_ text: String) -> Set<String> { PersonaNLIGenerator.content(PersonaNLIGenerator.words(text)) }
+            XCTAssertTrue(content(pair.hypothesis).isDisjoint(with: content(source.pair.premise).union(content(source.pair.hypothesis))),
+                          "no shared content word: \(pair.hypothesis)")
+        }
+        XCTAssertEqual(contrasts.map(\.hypothesis), HandLabelledPersonaNLI.topicContrasts(rows, seed: 1).map(\.hypothesis), "seeded")
+    }
+
     /// On the real corpora: no sentence of a meta-valid or meta-test persona appears in any generated pair; the real
     /// test set's clusters are meta-test clusters and the real validation set's meta-valid ones (never trained on).
     func testRealPersonaNLIHasNoMetaTestSentence() throws {
