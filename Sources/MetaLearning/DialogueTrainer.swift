@@ -251,7 +251,7 @@ public struct DialogueTrainer {
                                        batchSize: 64, shuffleSeed: nil)
         let epochBatches = (trainExamples.count + options.batchSize - 1) / options.batchSize
         var epochCache: (epoch: Int, batches: [Seq2SeqBatch]) = (-1, [])
-        var reporter = ProgressReporter(label: config.system.rawValue, total: options.steps)
+        var reporter = ProgressReporter(label: config.system.rawValue, total: options.steps, startStep: progress.step)
         print("training \(config.system.rawValue): \(trainExamples.count) examples, \(epochBatches) batches per epoch, "
               + "\(parameters.scalarCount) parameters")
         while progress.step < options.steps && !progress.patienceExhausted(options) {
@@ -297,7 +297,7 @@ public struct DialogueTrainer {
         guard !personas.isEmpty else {
             throw ConfigError(field: "meta-train personas", value: "none with two or more dialogues", allowed: "at least one persona with two dialogues")
         }
-        var reporter = ProgressReporter(label: "paml", total: options.steps)
+        var reporter = ProgressReporter(label: "paml", total: options.steps, startStep: progress.step)
         print("meta-training PAML (\(mamlConfig.metaGradient.rawValue)): \(personas.count) personas, "
               + "meta-batch \(mamlConfig.metaBatchSize), \(parameters.scalarCount) parameters")
         while progress.step < options.steps && !progress.patienceExhausted(options) {

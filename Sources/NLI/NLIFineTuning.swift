@@ -140,7 +140,7 @@ public struct NLIFineTuning {
             best = (accuracy, epoch, kept.parameters)
             log("nli: best so far epoch \(epoch), validation accuracy \(String(format: "%.4f", accuracy))")
         }
-        var progress = ProgressReporter(label: "nli", total: trainer.totalSteps, unit: "pairs")
+        var progress = ProgressReporter(label: "nli", total: trainer.totalSteps, unit: "pairs", startStep: trainer.step)
         var lossSum = 0.0, lossCount = 0
         for epoch in 0..<epochs {
             let batches = trainer.batches(epoch: epoch)

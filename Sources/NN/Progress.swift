@@ -12,28 +12,29 @@ public struct ProgressReporter {
     private let start = Date()
     private var lastPrint = Date.distantPast
     private var work = 0.0
-    /// The step before the first one this process ran (a resumed run starts past 0).
-    private var firstStep: Int?
+    /// The step this process started from (a resumed run starts past 0); the ETA counts only the steps after it.
+    private let startStep: Int
 
-    /// - Parameters: total steps; `unit` names what `rate` counts (tokens, episodes).
-    public init(label: String, total: Int, unit: String = "tokens", interval: Double = 5) {
+    /// - Parameters: total steps; `unit` names what `rate` counts (tokens, episodes); `startStep`: where a resumed
+    ///   run picked up (callers that report in chunks would make "one step before the first report" wrong).
+    public init(label: String, total: Int, unit: String = "tokens", interval: Double = 5, startStep: Int = 0) {
         self.label = label
         self.total = total
         self.unit = unit
         self.interval = interval
+        self.startStep = startStep
     }
 
     /// Records that step `step` (1-based) finished after `work` more units, and prints a line when due
     /// (always on the last step). `extra` is appended (e.g. validation figures).
     public mutating func update(step: Int, loss: Float, work: Double, extra: String = "") {
         self.work += work
-        if firstStep == nil { firstStep = step - 1 }
         let now = Date()
         guard now.timeIntervalSince(lastPrint) >= interval || step == total || !extra.isEmpty else { return }
         lastPrint = now
         let elapsed = now.timeIntervalSince(start)
         let rate = self.work / max(elapsed, 1e-9)
-        let eta = Self.eta(elapsed: elapsed, stepsDone: step - (firstStep ?? 0), remaining: total - step)
+        let eta = Self.eta(elapsed: elapsed, stepsDone: step - startStep, remaining: total - step)
         let line = "\(label) step \(step)/\(total) | loss " + String(format: "%.4f", loss)
             + " | " + String(format: "%.0f", rate) + " \(unit)/s | elapsed \(formatDuration(elapsed)) | ETA \(formatDuration(eta))"
         let text = line + (extra.isEmpty ? "" : " | " + extra)

@@ -65,7 +65,7 @@ extension MetaCRS {
         }
         let label = "\(learner.rawValue)\(config.model.transGate ? "" : "-no-transgate")"
         let unit = learner == .global ? "episodes" : "users"
-        var progress = ProgressReporter(label: label, total: steps, unit: unit, interval: 10)
+        var progress = ProgressReporter(label: label, total: steps, unit: unit, interval: 10, startStep: start?.2 ?? 0)
         var window: [(Double, Double)] = []
         func select(_ step: Int, _ parameters: Parameters) throws {
             guard let selection, step % selection.every == 0 || step == steps else { return }
