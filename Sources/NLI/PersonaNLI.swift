@@ -241,6 +241,8 @@ public struct PersonaNLIGenerator {
 
     static func words(_ sentence: String) -> [String] { PersonaNormalizer.normalize(sentence).split(separator: " ").map(String.init) }
     static func content(_ words: [String]) -> Set<String> { Set(words.filter { !stopwords.contains($0) && $0.count > 1 }) }
+    /// The content words of a sentence or utterance.
+    static func contentWords(_ text: String) -> Set<String> { content(words(text)) }
 
     /// The sentence as it would be typed in a dialogue: contractions in about half the cases, end punctuation.
     static func surface(_ words: [String], _ rng: inout SeededGenerator) -> String {
@@ -553,7 +555,7 @@ public struct PersonaNLIGenerator {
                         let other = Self.pick(utteranceStages, &rng)
                         if stage.conflicts(with: other.stage) {
                             if clashes < 2 { add(other.utterance, s, .contradiction, "clash-life-stage", cluster, &rng); clashes += 1 }
-                        } else if compatible < 1, Self.content(Self.words(other.utterance)).isDisjoint(with: s.content) {
+                        } else if compatible < 1, Self.contentWords(other.utterance).isDisjoint(with: s.content) {
                             add(other.utterance, s, .neutral, "compatible-life-stage", cluster, &rng)
                             compatible += 1
                         }
@@ -565,7 +567,7 @@ public struct PersonaNLIGenerator {
                     let other: Diet = diet == .meatless ? .meatEating : .meatless
                     let real = utteranceDiets.shuffled(using: &rng)
                     for clash in real.filter({ $0.diet == other }).prefix(2) { add(clash.utterance, s, .contradiction, "clash-diet", cluster, &rng) }
-                    if let same = real.first(where: { $0.diet == diet && Self.content(Self.words($0.utterance)) != s.content }) {
+                    if let same = real.first(where: { $0.diet == diet && Self.contentWords($0.utterance) != s.content }) {
                         add(same.utterance, s, .entailment, "stated-diet", cluster, &rng)
                     }
                     add(inContext(Self.surface(Self.pick(other.wordings, &rng), &rng), s, chat, &rng), s, .contradiction, "swapped-diet", cluster, &rng)
@@ -626,7 +628,7 @@ public struct PersonaNLIGenerator {
                 }
                 // Neutral: a real question on the sentence's topic (asking states nothing).
                 if let asked = chat.shuffled(using: &rng).prefix(40).first(where: {
-                    Self.isPureQuestion($0) && !Self.content(Self.words($0)).isDisjoint(with: s.content)
+                    Self.isPureQuestion($0) && !Self.contentWords($0).isDisjoint(with: s.content)
                 }) {
                     add(asked, s, .neutral, "topic-question", cluster, &rng)
                 }
@@ -634,7 +636,7 @@ public struct PersonaNLIGenerator {
                 let pool = source.ownUtterances + source.partnerUtterances
                 for _ in 0..<2 where !pool.isEmpty {
                     let utterance = Self.pick(pool, &rng)
-                    if Self.content(Self.words(utterance)).isDisjoint(with: s.content) {
+                    if Self.contentWords(utterance).isDisjoint(with: s.content) {
                         add(utterance, s, .neutral, "unrelated-utterance", cluster, &rng)
                     }
                 }
@@ -832,7 +834,7 @@ public enum HandLabelledPersonaNLI {
     /// denials and other values; alone they teach "a denial contradicts any persona sentence", which these pairs
     /// (the same utterances, off topic) take back. Labelled by construction, not by reading.
     public static func topicContrasts(_ rows: [(pair: NLIPair, speaker: String, how: String)], seed: UInt64) -> [NLIPair] {
-        func content(_ text: String) -> Set<String> { PersonaNLIGenerator.content(PersonaNLIGenerator.words(text)) }
+        let content = PersonaNLIGenerator.contentWords
         var rng = SeededGenerator(seed: seed)
         // Each persona sentence once, with its relation and content words, in file order (deterministic).
         var seen = Set<String>()
