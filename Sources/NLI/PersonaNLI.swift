@@ -829,10 +829,12 @@ public enum HandLabelledPersonaNLI {
     /// out a marriage), so their pairs never become topic contrasts.
     static let wideRelations: Set<String> = ["age", "school", "family", "marital", "gender", "health"]
 
-    /// Neutral counterparts of the hand-labelled contradictions: each contradicting utterance against a persona
-    /// sentence of another relation that shares none of its content words. Real contradictions are mostly on-topic
-    /// denials and other values; alone they teach "a denial contradicts any persona sentence", which these pairs
-    /// (the same utterances, off topic) take back. Labelled by construction, not by reading.
+    /// Neutral counterparts of the hand-labelled contradictions and entailments: each such utterance against a
+    /// persona sentence of another relation that shares none of its content words. Real contradictions are mostly
+    /// on-topic denials and other values; alone they teach "a denial contradicts any persona sentence", which these
+    /// pairs (the same utterances, off topic) take back. The entailing utterances' counterparts do the same for
+    /// "a first-person statement entails", and bring the contradiction share of the real pairs nearer its rarity in
+    /// talk. Labelled by construction, not by reading.
     public static func topicContrasts(_ rows: [(pair: NLIPair, speaker: String, how: String)], seed: UInt64) -> [NLIPair] {
         let content = PersonaNLIGenerator.contentWords
         var rng = SeededGenerator(seed: seed)
@@ -841,7 +843,7 @@ public enum HandLabelledPersonaNLI {
         let sentences = rows.filter { !wideRelations.contains($0.how) && seen.insert($0.pair.hypothesis).inserted }
             .map { (text: $0.pair.hypothesis, how: $0.how, content: content($0.pair.hypothesis)) }
         var out: [NLIPair] = []
-        for row in rows where row.pair.label == .contradiction && !wideRelations.contains(row.how) {
+        for row in rows where row.pair.label != .neutral && !wideRelations.contains(row.how) {
             let taken = content(row.pair.premise).union(content(row.pair.hypothesis))
             let candidates = sentences.filter { $0.how != row.how && $0.content.isDisjoint(with: taken) }
             guard let other = candidates.randomElement(using: &rng) else { continue }

@@ -180,7 +180,7 @@ final class PersonaNLITests: XCTestCase {
         XCTAssertThrowsError(try HandLabelledPersonaNLI.read(folder.file("label.tsv"))) { XCTAssertTrue("\($0)".contains("label.tsv:2: label 'maybe'")) }
     }
 
-    func testTopicContrastsPairContradictionsWithUnrelatedSentencesAsNeutral() {
+    func testTopicContrastsPairContradictionsAndEntailmentsWithUnrelatedSentencesAsNeutral() {
         func row(_ persona: String, _ utterance: String, _ label: NLILabel, _ how: String) -> (pair: NLIPair, speaker: String, how: String) {
             (NLIPair(id: 0, premise: utterance, hypothesis: persona, label: label), "other", how)
         }
@@ -191,9 +191,9 @@ final class PersonaNLITests: XCTestCase {
                     row("my favorite food is pizza.", "pizza is ok i guess", .neutral, "food"),
                     row("i have two dogs and a cat.", "dogs are great", .neutral, "pet")]
         let contrasts = HandLabelledPersonaNLI.topicContrasts(rows, seed: 1)
-        XCTAssertEqual(contrasts.count, 2, "one per contradiction of a narrow relation; the age clash is skipped")
+        XCTAssertEqual(contrasts.count, 3, "one per contradiction or entailment of a narrow relation; the age clash and the neutrals are skipped")
         let relation = Dictionary(rows.map { ($0.pair.hypothesis, $0.how) }, uniquingKeysWith: { a, _ in a })
-        for (pair, source) in zip(contrasts, rows.prefix(2)) {
+        for (pair, source) in zip(contrasts, [rows[0], rows[1], rows[3]]) {
             XCTAssertEqual(pair.label, .neutral)
             XCTAssertEqual(pair.premise, source.pair.premise, "the same utterance")
             XCTAssertNotEqual(relation[pair.hypothesis], source.how, "another relation")
