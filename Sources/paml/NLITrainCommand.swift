@@ -27,7 +27,7 @@ struct NLITrainCommand: ParsableCommand {
     var realTrain: String?
     @Option(name: .long, help: "Times each --real-train pair appears per epoch (weights the small in-domain set against the generated pairs).")
     var realTrainRepeats = 1
-    @Flag(name: .long, help: "Add each --real-train contradiction's utterance against a persona sentence of another relation, as neutral (topic contrasts).")
+    @Flag(name: .long, help: "Add each --real-train contradiction's or entailment's utterance against a persona sentence of another relation, as neutral (topic contrasts).")
     var realTrainContrasts = false
     @Option(name: .long, help: "Start from this NLI checkpoint's tensors (same --trained-layers) instead of the pretrained blocks and a new head.")
     var initFrom: String?
